@@ -1,0 +1,53 @@
+"""The ``minimax`` console script.
+
+``minimax`` alone runs the default experiment (``minimax dirac`` with its defaults).
+Each subcommand lives in ``minimax/experiments/<name>.py`` with ``add_arguments(parser)``
+and ``main(args) -> int``; register it in :data:`COMMANDS`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (module, one-line help)
+COMMANDS = {
+    "dirac": ("minimax.experiments.dirac", "Dirac GAN: distances x update rules x tau, many seeds (default)"),
+}
+DEFAULT_COMMAND = "dirac"
+
+
+class UsageError(ValueError):
+    """A bad command-line argument; reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not the usage block
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="minimax", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = [DEFAULT_COMMAND] + argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return importlib.import_module(COMMANDS[args.command][0]).main(args) or 0
+    except UsageError as err:
+        print(f"minimax {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

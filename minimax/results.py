@@ -1,0 +1,76 @@
+"""Writing experiment results: JSON (with config and library versions), CSV, console tables."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+from importlib import metadata
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+def versions() -> dict:
+    """Versions of Python, the platform, JAX's backend and the libraries minimax builds on."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("jax-minimax", "jax", "jaxlib", "optax", "chex", "flax", "ott-jax", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    try:
+        import jax
+        out["backend"] = jax.default_backend()
+        out["devices"] = [str(d) for d in jax.devices()]
+    except Exception as err:  # a broken accelerator plugin must not lose the results
+        out["backend"] = f"unavailable: {err}"
+    return out
+
+
+def _plain(value):
+    """JSON-safe Python scalars/lists from numpy/jax values; non-finite floats become None."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _plain(np.asarray(value).tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict]) -> dict:
+    """Writes ``out_dir/name.json`` ({"config", "versions", "rows"}) and ``out_dir/name.csv``.
+
+    Returns the paths written, by extension.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    rows = [_plain(r) for r in rows]
+    json_path = os.path.join(out_dir, f"{name}.json")
+    with open(json_path, "w") as f:
+        json.dump({"config": _plain(config), "versions": versions(), "rows": rows}, f, indent=2)
+    csv_path = os.path.join(out_dir, f"{name}.csv")
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
+    return {"json": json_path, "csv": csv_path}
+
+
+def format_table(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    """A fixed-width text table of ``columns`` (floats with 4 significant digits)."""
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, (list, tuple)):
+            return ",".join(map(str, v)) or "-"
+        return "-" if v is None else str(v)
+    body = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(b[i]) for b in body]) for i, c in enumerate(columns)]
+    line = lambda cells: "  ".join(s.rjust(w) for s, w in zip(cells, widths))
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(b) for b in body])

@@ -1,0 +1,37 @@
+"""Player-wise step-size scaling: two-timescale rules."""
+from __future__ import annotations
+
+import optax
+
+from minimax.game import Players
+from minimax.updates.base import check_positive
+
+
+def scale_players(min_scale=1.0, max_scale=1.0) -> optax.GradientTransformation:
+    """u ↦ (min_scale · u_θ, max_scale · u_w) on a :class:`Players` tree. Scales are traceable."""
+    check_positive("min_scale", min_scale)
+    check_positive("max_scale", max_scale)
+
+    def update(updates, state, params=None):
+        if not isinstance(updates, Players):
+            raise TypeError(f"scale_players: updates must be a minimax.Players, got {type(updates).__name__}")
+        scale = optax.tree_utils.tree_scale
+        return Players(scale(min_scale, updates.min), scale(max_scale, updates.max)), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+def two_timescale(tau) -> optax.GradientTransformation:
+    """Λ_τ = diag(I/τ, I): τ > 1 slows the min player relative to the max player.
+
+    Put it before the step size in the inner transformation of any rule:
+    ``extragradient(optax.chain(two_timescale(τ), optax.sgd(η)))`` is two-timescale EG
+    p_{k+1} = p_k − ηΛ_τ F(p_k − ηΛ_τ F(p_k)); ``optax.chain(two_timescale(τ),
+    optax.sgd(η))`` alone is τ-GDA. ``tau`` is traceable.
+
+    References: Heusel et al., "GANs trained by a two time-scale update rule", NeurIPS
+    2017; Jin, Netrapalli, Jordan, "What is local optimality in nonconvex-nonconcave
+    minimax optimization?", ICML 2020; Chae, Kim, Kim, ICLR 2024.
+    """
+    check_positive("tau", tau)
+    return scale_players(1.0 / tau, 1.0)

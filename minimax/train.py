@@ -15,6 +15,7 @@ point; under ``vmap`` the other seeds are unaffected.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -166,6 +167,23 @@ def shard_seeds(keys, devices=None):
     return jax.device_put(keys, NamedSharding(mesh, PartitionSpec("seeds")))
 
 
+def compiled_sweep(run_one: Callable, *, seed_batch_size: Optional[int] = None) -> Callable:
+    """``jit(vmap_h(vmap_s(run_one)))`` as a reusable function ``(hparams, keys) -> out``.
+
+    Cached per (``run_one``, ``seed_batch_size``): calling :func:`sweep` again with the
+    same ``run_one`` reuses the compilation (new shapes still retrace, as with any jit).
+    """
+    return _compiled_sweep(run_one, seed_batch_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_sweep(run_one, seed_batch_size):
+    def over_seeds(hp, ks):
+        one = lambda k: run_one(hp, k)
+        return jax.vmap(one)(ks) if seed_batch_size is None else lax.map(one, ks, batch_size=seed_batch_size)
+    return jax.jit(jax.vmap(over_seeds, in_axes=(0, None)))
+
+
 def sweep(run_one: Callable, hparams: dict, keys, *, seed_batch_size: Optional[int] = None,
           devices=None):
     """``out[h, s] = run_one(hparams[h], keys[s])`` for every grid point h and seed s, in one jit.
@@ -188,11 +206,6 @@ def sweep(run_one: Callable, hparams: dict, keys, *, seed_batch_size: Optional[i
         raise ValueError(f"sweep: `hparams` must be a dict of arrays with one common leading axis, got sizes {sizes}")
     if seed_batch_size is not None and (seed_batch_size < 1 or keys.shape[0] % seed_batch_size):
         raise ValueError(f"sweep: `seed_batch_size` must divide the number of seeds ({keys.shape[0]}), got {seed_batch_size}")
-
-    def over_seeds(hp, ks):
-        one = lambda k: run_one(hp, k)
-        return jax.vmap(one)(ks) if seed_batch_size is None else lax.map(one, ks, batch_size=seed_batch_size)
-
     if devices is not None:
         keys = shard_seeds(keys, devices)
-    return jax.jit(jax.vmap(over_seeds, in_axes=(0, None)))(hparams, keys)
+    return compiled_sweep(run_one, seed_batch_size=seed_batch_size)(hparams, keys)

@@ -40,6 +40,19 @@ def bilinear(A=None) -> Game:
                 sample_init=_uniform_init(n, m))
 
 
+def rotation_spectral_radius(method: str, h):
+    """Closed-form spectral radius of a rule's linearized map on a rotation field.
+
+    For F(p) = s·[[0, −1], [1, 0]] p (the bilinear game x·y, and the Dirac GAN at its
+    equilibrium) with step η and Λ_τ, the rules see the eigenvalues ±i·h, h = ηs/√τ:
+    GDA √(1 + h²); EG √(1 − h² + h⁴); alternating GDA 1 (for h < 2: the map has
+    determinant 1 and complex eigenvalues on the unit circle). None for other rules.
+    """
+    h = jnp.asarray(h)
+    return {"gda": jnp.sqrt(1 + h**2), "eg": jnp.sqrt(1 - h**2 + h**4),
+            "alt_gda": jnp.where(h < 2, 1.0, jnp.nan)}.get(method)
+
+
 def quadratic(a=2.0, b=2.0, c=1.0) -> Game:
     """L(x, y) = −(a/2)x² + b·xy − (c/2)y², with a, c > 0 and b² > ac.
 

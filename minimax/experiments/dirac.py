@@ -1,0 +1,185 @@
+"""The Dirac GAN comparison: distances × update rules × τ, many seeds in one program.
+
+For each distance (Jensen–Shannon, Wasserstein, zero-infinity) and update rule, all
+seeds and all (lr, τ) values run in one compiled sweep. Seeds draw different
+initial points (uniform in [−1, 1]²); every method sees the same initial points.
+A seed has *converged* when ‖p_T − p*‖ < 1e-3 and *diverged* when its parameters
+became non-finite. The spectral radius is that of the rule's linearized map at
+p* = (0, 0), obtained by differentiating one step (:func:`minimax.spectral_radius`),
+next to the closed form where one exists (:func:`minimax.games.rotation_spectral_radius`).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from minimax import train, updates
+from minimax.diagnostics import spectral_radius
+from minimax.game import Players
+from minimax.games.toy import DIRAC_DISTANCES, dirac_gan, rotation_spectral_radius
+from minimax.results import format_table, write_results
+
+DISTANCES = tuple(DIRAC_DISTANCES)
+DEFAULT_METHODS = ("gda", "alt_gda", "eg", "ogda")
+CONVERGED_TOL = 1e-3
+PLOT_STEPS = 1500
+TABLE_COLUMNS = ("distance", "method", "tau", "lr", "seeds", "converged", "diverged", "final_distance_median",
+                 "spectral_radius", "spectral_radius_closed_form")
+
+
+def inner_transformation(game, lr, tau) -> optax.GradientTransformation:
+    """Λ_τ scaling, then the step −η, then the projection when the game has a constraint."""
+    parts = [updates.two_timescale(tau), optax.sgd(lr)]
+    if game.projection is not None:
+        parts.append(updates.project(game.projection))
+    return optax.chain(*parts)
+
+
+def _point(params, key):
+    return {"theta": params.min, "w": params.max,
+            "distance": jnp.sqrt(params.min**2 + params.max**2)}
+
+
+def run_configuration(distance: str, method: str, hparams: dict, keys, *, steps: int, record_every: int):
+    """Runs one (distance, method) over the (lr, τ) grid ``hparams`` and all seeds ``keys``.
+
+    Returns ``(results, radii)``: a :class:`minimax.train.RunResult` with leading axes
+    (grid, seeds), and the spectral radius at p* for each grid point.
+    """
+    game, make_rule = dirac_gan(distance), _rule_factory(distance, method)
+    run_one = _run_one(distance, method, steps, record_every)
+    results = train.sweep(run_one, hparams, keys)
+    radii = jax.jit(jax.vmap(lambda hp: spectral_radius(make_rule(hp), game.field_fn(), game.equilibrium)))(hparams)
+    return results, radii
+
+
+def _rule_factory(distance, method):
+    game = dirac_gan(distance)
+    return lambda hp: updates.rule(method, inner_transformation(game, hp["lr"], hp["tau"]))
+
+
+def _run_one(distance, method, steps, record_every):
+    game, make_rule = dirac_gan(distance), _rule_factory(distance, method)
+
+    def run_one(hp, key):
+        k_init, k_run = jax.random.split(key)
+        return train.run(game, make_rule(hp), game.sample_init(k_init), k_run, steps=steps,
+                         record_every=record_every, metrics=_point)
+    return run_one
+
+
+def trajectory(distance, method, hp, key, steps):
+    """(θ_k, w_k) at every step k <= ``steps`` of one run (for plots)."""
+    result = jax.jit(_run_one(distance, method, steps, 1))(hp, key)
+    return np.asarray(result.trajectory["theta"]), np.asarray(result.trajectory["w"])
+
+
+def _rows(distance, method, hparams, results, radii):
+    slope = abs(float(jax.grad(DIRAC_DISTANCES[distance][0])(0.0)))  # |l'(0)|: ∂F(p*) = |l'(0)|·rotation
+    final = np.asarray(results.trajectory["distance"][:, :, -1])
+    diverged = np.asarray(results.diverged)
+    rows = []
+    for h, (lr, tau) in enumerate(zip(np.asarray(hparams["lr"]), np.asarray(hparams["tau"]))):
+        closed = rotation_spectral_radius(method, lr * slope / math.sqrt(tau))
+        rows.append({
+            "distance": distance, "method": method, "tau": float(tau), "lr": float(lr),
+            "seeds": int(final.shape[1]),
+            "converged": int(np.sum((final[h] < CONVERGED_TOL) & ~diverged[h])),
+            "diverged": int(np.sum(diverged[h])),
+            "diverged_seeds": np.flatnonzero(diverged[h]).tolist(),
+            "final_distance_median": float(np.median(final[h])),
+            "spectral_radius": float(radii[h]),
+            "spectral_radius_closed_form": None if closed is None else float(closed),
+        })
+    return rows
+
+
+def plot_trajectories(path, trajectories, methods, distances, title):
+    """One panel per distance: the flow −F as streamlines and each method's trajectory of seed 0."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(distances), figsize=(4.6 * len(distances), 4.4), squeeze=False)
+    grid = np.linspace(-2, 2, 41)
+    T, W = np.meshgrid(grid, grid)
+    for ax, distance in zip(axes[0], distances):
+        field = jax.vmap(dirac_gan(distance).field_fn())
+        F = field(Players(jnp.asarray(T.ravel(), jnp.float32), jnp.asarray(W.ravel(), jnp.float32)))
+        ax.streamplot(T, W, -np.asarray(F.min).reshape(T.shape), -np.asarray(F.max).reshape(T.shape),
+                      color="0.8", density=0.9, linewidth=0.7)
+        if DIRAC_DISTANCES[distance][1]:
+            ax.axhspan(1, 2, color="0.93"), ax.axhspan(-2, -1, color="0.93")
+        for i, method in enumerate(methods):
+            th, w = trajectories[(distance, method)]
+            ax.plot(th, w, lw=1.3, ls=("-", "--", "-.", ":")[i % 4], label=method)
+        ax.plot(0, 0, "k*", ms=10)
+        ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (generator)", ylabel="w (critic)", title=distance)
+    axes[0][0].legend(loc="lower left", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def add_arguments(parser):
+    parser.add_argument("--seeds", type=int, default=64, help="number of seeds (initial points), default 64")
+    parser.add_argument("--steps", type=int, default=10_000, help="steps per run, default 10000")
+    parser.add_argument("--lr", type=float, nargs="+", default=[0.2], help="step size(s) η, default 0.2")
+    parser.add_argument("--tau", type=float, nargs="+", default=[1.0, 5.0], help="timescale(s) τ, default 1 5")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
+                        help=f"update rules among {', '.join(updates.RULES)}; default {' '.join(DEFAULT_METHODS)}")
+    parser.add_argument("--distances", nargs="+", default=list(DISTANCES), help=f"among {', '.join(DISTANCES)}")
+    parser.add_argument("--seed", type=int, default=0, help="base PRNG seed, default 0")
+    parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+
+
+def validate(args):
+    from minimax.cli import UsageError
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    for name, values in (("--lr", args.lr), ("--tau", args.tau)):
+        if any(not (v > 0 and math.isfinite(v)) for v in values):
+            raise UsageError(f"{name} values must be finite and > 0, got {values}")
+    unknown = [m for m in args.methods if m not in updates.RULES]
+    if unknown:
+        raise UsageError(f"unknown method(s) {unknown}; expected among {list(updates.RULES)}")
+    unknown = [d for d in args.distances if d not in DISTANCES]
+    if unknown:
+        raise UsageError(f"unknown distance(s) {unknown}; expected among {list(DISTANCES)}")
+
+
+def main(args) -> int:
+    validate(args)
+    record_every = math.gcd(args.steps, max(1, args.steps // 200))
+    hparams = train.hyperparameter_grid(lr=args.lr, tau=args.tau)
+    keys = jax.random.split(jax.random.PRNGKey(args.seed), args.seeds)
+    rows, trajectories = [], {}
+    configs = [(d, m) for d in args.distances for m in args.methods]
+    start = time.perf_counter()
+    for i, (distance, method) in enumerate(configs, 1):
+        results, radii = run_configuration(distance, method, hparams, keys, steps=args.steps, record_every=record_every)
+        rows += _rows(distance, method, hparams, results, radii)
+        first = {"lr": hparams["lr"][0], "tau": hparams["tau"][0]}
+        trajectories[(distance, method)] = trajectory(distance, method, first, keys[0], min(args.steps, PLOT_STEPS))
+        print(f"[{i}/{len(configs)}] {distance:>13} {method:<8} {time.perf_counter() - start:6.1f}s", file=sys.stderr)
+
+    config = {"seeds": args.seeds, "steps": args.steps, "lr": args.lr, "tau": args.tau, "methods": args.methods,
+              "distances": args.distances, "seed": args.seed, "record_every": record_every,
+              "converged_tol": CONVERGED_TOL, "init": "uniform in [-1, 1]^2"}
+    paths = write_results(args.out, "dirac", config, rows)
+    png = os.path.join(args.out, "dirac_trajectories.png")
+    plot_trajectories(png, trajectories, args.methods, args.distances,
+                      f"Dirac GAN, seed 0, lr={args.lr[0]}, τ={args.tau[0]}, first {min(args.steps, PLOT_STEPS)} steps")
+    print(format_table(rows, TABLE_COLUMNS))
+    print(f"\nwrote {paths['json']}, {paths['csv']}, {png} ({time.perf_counter() - start:.1f}s)")
+    return 0

@@ -1,0 +1,81 @@
+"""The `minimax dirac` command: its table, files and errors."""
+import csv
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from minimax import cli
+
+
+@pytest.fixture(scope="module")
+def dirac_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dirac")
+    code = cli.main(["dirac", "--seeds", "4", "--steps", "3000", "--tau", "1", "5", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def rows_of(out):
+    with open(out / "dirac.json") as f:
+        return json.load(f)
+
+
+def test_dirac_json_has_config_versions_and_one_row_per_configuration(dirac_out):
+    doc = rows_of(dirac_out)
+    assert doc["config"]["seeds"] == 4 and doc["config"]["steps"] == 3000
+    assert doc["versions"]["jax"] and doc["versions"]["optax"]
+    rows = doc["rows"]
+    assert len(rows) == 3 * 4 * 2
+    required = {"distance", "method", "tau", "lr", "seeds", "converged", "diverged", "final_distance_median",
+                "spectral_radius"}
+    assert all(required <= set(r) for r in rows)
+    assert {r["distance"] for r in rows} == {"js", "wasserstein", "zero_infinity"}
+    assert {r["method"] for r in rows} == {"gda", "alt_gda", "eg", "ogda"}
+
+
+def test_zero_infinity_eg_converges_for_every_seed_and_gda_for_none(dirac_out):
+    rows = {(r["distance"], r["method"], r["tau"]): r for r in rows_of(dirac_out)["rows"]}
+    for tau in (1.0, 5.0):
+        assert rows[("zero_infinity", "eg", tau)]["converged"] == 4
+        assert rows[("zero_infinity", "gda", tau)]["converged"] == 0
+        assert rows[("zero_infinity", "alt_gda", tau)]["converged"] == 0
+
+
+def test_spectral_radii_in_the_table_match_the_closed_forms(dirac_out):
+    for r in rows_of(dirac_out)["rows"]:
+        h = r["lr"] * (0.5 if r["distance"] == "js" else 1.0) / math.sqrt(r["tau"])
+        expected = {"gda": math.sqrt(1 + h**2), "eg": math.sqrt(1 - h**2 + h**4), "alt_gda": 1.0}.get(r["method"])
+        if expected is not None:
+            assert r["spectral_radius"] == pytest.approx(expected, rel=1e-5), r
+            assert r["spectral_radius_closed_form"] == pytest.approx(expected, rel=1e-6)
+        else:
+            assert r["spectral_radius"] < 1  # OGDA contracts at this step size
+
+
+def test_csv_and_png_are_written(dirac_out):
+    with open(dirac_out / "dirac.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 24 and "spectral_radius" in rows[0]
+    with open(dirac_out / "dirac_trajectories.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["dirac", "--steps", "-5"], "--steps"),
+    (["dirac", "--tau", "0"], "--tau"),
+    (["dirac", "--methods", "sgd"], "unknown method"),
+    (["dirac", "--distances", "kl"], "unknown distance"),
+])
+def test_bad_arguments_exit_non_zero_with_one_line(args, needle, capsys):
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_console_script_parse_errors_are_one_line():
+    out = subprocess.run([sys.executable, "-m", "minimax.cli", "dirac", "--seeds", "many"], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "--seeds" in out.stderr

@@ -1,4 +1,7 @@
-"""Games: toy games with known equilibria."""
-from minimax.games.toy import DIRAC_DISTANCES, bilinear, dirac_gan, quadratic, translation_gan
+"""Games: toy games with known equilibria and the GAN game builder."""
+from minimax.games.gan import gan_game, init_players, normal_latent
+from minimax.games.toy import (DIRAC_DISTANCES, bilinear, dirac_gan, quadratic, rotation_spectral_radius,
+                               translation_gan)
 
-__all__ = ["DIRAC_DISTANCES", "bilinear", "dirac_gan", "quadratic", "translation_gan"]
+__all__ = ["DIRAC_DISTANCES", "bilinear", "dirac_gan", "quadratic", "rotation_spectral_radius", "translation_gan",
+           "gan_game", "init_players", "normal_latent"]

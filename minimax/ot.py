@@ -1,0 +1,418 @@
+"""Optimal transport for generative modelling: couplings, the W2 regression bound, Sinkhorn losses.
+
+The only module of minimax that imports ott-jax (which imports jaxopt); ``import minimax``
+does not load it. Costs are squared Euclidean, C_ij = ‖x_i − y_j‖², on samples whose
+trailing axes are flattened (a 1-D array is n scalar samples).
+
+* :func:`assignment`: the exact optimal coupling of two equal-size uniform point sets,
+  a permutation σ minimizing (1/n) Σ_i ‖x_i − y_σ(i)‖² = W₂²(x̂, ŷ) (Hungarian algorithm,
+  ``optax.assignment.hungarian_algorithm``, the solver behind ``ott.tools.unreg.hungarian``;
+  runs under jit and vmap).
+* :func:`sinkhorn`: the entropic coupling (ott-jax Sinkhorn) with ε, ε-scaling and a
+  fixed-iteration mode for vmap.
+* :func:`regression_pairs`: a plan P turned into one regression target per latent.
+* :func:`w2_regression`: trains a generator on the bound
+  W₂²(ν̂, (G_θ)#ξ̂) <= E_{(x,z)~α}‖x − G_θ(z)‖² for a coupling α, a plain regression
+  (Chae, Kim & Kim, "Rethinking memorization-generalization trade-off in generative
+  models", ICML HiLD workshop 2025; D. Kim, KIAS talk, Jan 2026).
+* :func:`sinkhorn_divergence` (a debiased generator loss) and :func:`w2_squared` (an
+  evaluation metric).
+
+Arguments are validated before any computation: mismatched sizes, non-finite points and
+ε <= 0 raise ``ValueError``. Value checks (finiteness, ε) need concrete inputs and are
+skipped for traced values inside ``jit``/``vmap``.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple, Optional, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+from ott.geometry import costs, epsilon_scheduler, geometry
+from ott.problems.linear import linear_problem
+from ott.solvers.linear import sinkhorn as ott_sinkhorn
+from ott.tools import sinkhorn_divergence as ott_divergence
+
+PAIR_METHODS = ("barycentric", "argmax", "sample")
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _points(x, name: str) -> jax.Array:
+    """Samples (n, ...) as a float (n, d) array; rejects empty and (when concrete) non-finite input."""
+    x = jnp.asarray(x)
+    x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"`{name}` must have a leading sample axis with at least one sample, got shape {x.shape}")
+    if _concrete(x):
+        bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(x).reshape(x.shape[0], -1)), axis=1))
+        if bad.size:
+            raise ValueError(f"`{name}` has non-finite values (NaN or inf) in {bad.size} sample(s), "
+                             f"first at index {bad[0]}")
+    return x.reshape(x.shape[0], -1)
+
+
+def _pair(x, y, fn: str):
+    x, y = _points(x, "x"), _points(y, "y")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"{fn}: `x` and `y` must have the same sample shape, got {x.shape[1]} and "
+                         f"{y.shape[1]} features")
+    return x, y
+
+
+def _positive(value, name: str):
+    if _concrete(value) and not (np.isfinite(value) and float(value) > 0):
+        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
+
+
+def _weights(w, n: int, name: str) -> jax.Array:
+    if w is None:
+        return jnp.full((n,), 1.0 / n)
+    w = jnp.asarray(w)
+    if w.shape != (n,):
+        raise ValueError(f"`{name}` must have shape ({n},) to match the points, got {w.shape}")
+    return w
+
+
+# ----------------------------------------------------------------------------- couplings
+
+def cost_matrix(x, y) -> jax.Array:
+    """C_ij = ‖x_i − y_j‖², from ‖x̃_i‖² + ‖ỹ_j‖² − 2 x̃_i·ỹ_j with both sets centred at their
+    joint mean (less cancellation), clipped at 0. O(nm d) time, O(nm) memory."""
+    x, y = _pair(x, y, "cost_matrix")
+    c = (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])
+    x, y = x - c, y - c
+    sq = jnp.sum(x * x, 1)[:, None] + jnp.sum(y * y, 1)[None, :] - 2.0 * x @ y.T
+    return jnp.maximum(sq, 0.0)
+
+
+class Assignment(NamedTuple):
+    perm: jax.Array  # (n,) int32: x_i is matched to y_perm[i]
+    cost: jax.Array  # (1/n) Σ_i ‖x_i − y_perm[i]‖² = W₂²(x̂, ŷ), from exact differences
+
+
+def assignment(x, y) -> Assignment:
+    """The optimal assignment σ = argmin_σ (1/n) Σ_i ‖x_i − y_σ(i)‖² between two sets of n points.
+
+    For uniform weights on equal-size sets an optimal plan of the Kantorovich problem is a
+    permutation (Birkhoff–von Neumann), so this is exact W₂² between the empirical measures.
+    Hungarian algorithm (Kuhn 1955; ``optax.assignment.hungarian_algorithm``), O(n³),
+    jittable and vmappable.
+    """
+    x, y = _pair(x, y, "assignment")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"assignment: exact assignment needs equal sizes, got {x.shape[0]} and {y.shape[0]} "
+                         "points (use `sinkhorn` for unequal sizes)")
+    return _assign(x, y)
+
+
+@jax.jit
+def _assign(x, y) -> Assignment:
+    rows, cols = optax.assignment.hungarian_algorithm(cost_matrix(x, y))
+    perm = jnp.zeros(x.shape[0], jnp.int32).at[rows].set(cols.astype(jnp.int32))
+    return Assignment(perm, jnp.mean(jnp.sum((x - y[perm]) ** 2, axis=1)))
+
+
+def permutation_plan(perm) -> jax.Array:
+    """The plan of a permutation: P_{i, perm[i]} = 1/n, zero elsewhere, (n, n)."""
+    n = perm.shape[0]
+    return jax.nn.one_hot(perm, n) / n
+
+
+class SinkhornCoupling(NamedTuple):
+    plan: jax.Array            # (n, m) P, Σ_j P_ij ≈ a_i, Σ_i P_ij ≈ b_j
+    cost: jax.Array            # ⟨P, C⟩, the transport cost of P
+    reg_cost: jax.Array        # ⟨P, C⟩ + ε KL(P ‖ a bᵀ) (ott's reg_ot_cost)
+    epsilon: jax.Array         # the absolute ε used
+    converged: jax.Array       # marginal_error <= threshold
+    iterations: jax.Array      # Sinkhorn iterations run
+    marginal_error: jax.Array  # max(‖P1 − a‖₁, ‖Pᵀ1 − b‖₁)
+
+
+def _mean_cost(x, y, a, b):
+    """Σ_ij a_i b_j ‖x_i − y_j‖² = Σ a‖x‖² + Σ b‖y‖² − 2 (Σ a x)·(Σ b y), in O((n + m) d)."""
+    return a @ jnp.sum(x * x, 1) + b @ jnp.sum(y * y, 1) - 2.0 * (a @ x) @ (b @ y)
+
+
+def _solver_options(threshold, max_iterations, iterations, min_iterations=0) -> tuple:
+    """Sinkhorn solver options as a hashable (static) tuple of items; ``iterations`` fixes the
+    count (a scan: vmapped members do not wait for the slowest one in a batched while-loop)."""
+    if iterations is None:
+        if min_iterations:
+            # ott checks the error of the last block of 10 (its inner_iterations) iterations; that
+            # block must lie after the scaling ends and the error must be computed in it: min = 10k − 1
+            min_iterations = 10 * -(-(min_iterations + 1) // 10) - 1
+        if max_iterations < max(min_iterations, 1):
+            raise ValueError(f"`max_iterations` ({max_iterations}) must be >= {max(min_iterations, 1)}")
+        options = dict(min_iterations=min_iterations, max_iterations=max_iterations)
+    elif not isinstance(iterations, (int, np.integer)) or iterations < max(min_iterations, 1):
+        raise ValueError(f"`iterations` must be a positive integer >= {min_iterations} or None, got {iterations!r}")
+    else:
+        options = dict(min_iterations=iterations, max_iterations=iterations, inner_iterations=iterations)
+    return tuple(sorted(dict(options, threshold=float(threshold)).items()))
+
+
+def sinkhorn(x, y, *, epsilon, a=None, b=None, relative_epsilon: bool = False,
+             epsilon_init: float = 1.0, epsilon_decay: float = 1.0, threshold: float = 1e-3,
+             max_iterations: int = 2000, iterations: Optional[int] = None) -> SinkhornCoupling:
+    """The entropic coupling argmin_{P ∈ Π(a, b)} ⟨P, C⟩ + ε KL(P ‖ a bᵀ), by ott-jax Sinkhorn.
+
+    Cuturi, "Sinkhorn distances", NeurIPS 2013; log-domain iterations (ott-jax).
+
+    Args:
+      x, y: points (n, ...) and (m, ...) with equal sample shapes.
+      epsilon: ε > 0, absolute, or a fraction of the mean cost Σ a_i b_j C_ij when
+        ``relative_epsilon``.
+      a, b: marginal weights (default uniform).
+      epsilon_init, epsilon_decay: ε-scaling, ε_t = ε · max(init · decay^t, 1); the loop
+        runs at least until ε_t reaches ε.
+      threshold: marginal error (L1) at which the while-loop stops.
+      max_iterations: iteration cap of the while-loop.
+      iterations: run exactly this many iterations (a scan) instead; use under ``vmap``.
+    """
+    x, y = _pair(x, y, "sinkhorn")
+    _positive(epsilon, "epsilon")
+    if epsilon_init < 1.0 or not 0.0 < epsilon_decay <= 1.0 or (epsilon_init > 1.0 and epsilon_decay == 1.0):
+        raise ValueError(f"sinkhorn: need epsilon_init >= 1 and 0 < epsilon_decay <= 1 (< 1 when "
+                         f"epsilon_init > 1), got {epsilon_init} and {epsilon_decay}")
+    # ε-scaling must reach the target before the error test may stop the loop
+    scaling = 0 if epsilon_init == 1.0 else int(np.ceil(np.log(epsilon_init) / -np.log(epsilon_decay)))
+    a, b = _weights(a, x.shape[0], "a"), _weights(b, y.shape[0], "b")
+    return _sinkhorn_solve(x, y, a, b, epsilon, relative=relative_epsilon,
+                           schedule=(float(epsilon_init), float(epsilon_decay)),
+                           options=_solver_options(threshold, max_iterations, iterations, scaling))
+
+
+@functools.partial(jax.jit, static_argnames=("relative", "schedule", "options"))
+def _sinkhorn_solve(x, y, a, b, epsilon, *, relative, schedule, options) -> SinkhornCoupling:
+    C = cost_matrix(x, y)
+    eps = jnp.asarray(epsilon, C.dtype)
+    eps = eps * lax.stop_gradient(_mean_cost(x, y, a, b)) if relative else eps
+    geom = geometry.Geometry(cost_matrix=C, epsilon=epsilon_scheduler.Epsilon(eps, *schedule))
+    out = ott_sinkhorn.Sinkhorn(**dict(options))(linear_problem.LinearProblem(geom, a=a, b=b))
+    plan = out.matrix
+    error = jnp.maximum(jnp.sum(jnp.abs(plan.sum(1) - a)), jnp.sum(jnp.abs(plan.sum(0) - b)))
+    return SinkhornCoupling(plan, jnp.sum(plan * C), out.reg_ot_cost, eps, error <= dict(options)["threshold"],
+                            out.n_iters, error)
+
+
+def regression_pairs(plan, x, *, method: str = "barycentric", key=None):
+    """One regression target t_j per column j (latent/generated point) of a plan P, and its weight.
+
+    With weights w_j = Σ_i P_ij:
+
+    * ``"barycentric"``: t_j = Σ_i P_ij x_i / w_j. Then
+      Σ_ij P_ij ‖x_i − g_j‖² = Σ_j w_j ‖t_j − g_j‖² + Σ_ij P_ij ‖x_i − t_j‖², so regressing on
+      t_j has the gradient of the full bound (the last term does not depend on g).
+    * ``"argmax"``: t_j = x_{argmax_i P_ij} (exact for a permutation plan).
+    * ``"sample"``: t_j = x_i with i ~ P_{·j} / w_j (needs ``key``); unbiased for the bound.
+
+    Returns ``(targets (m, ...) shaped like x's samples, weights (m,))``.
+    """
+    if method not in PAIR_METHODS:
+        raise ValueError(f"regression_pairs: `method` must be one of {PAIR_METHODS}, got {method!r}")
+    plan, shape = jnp.asarray(plan), jnp.shape(x)[1:]
+    xf = _points(x, "x")
+    if plan.ndim != 2 or plan.shape[0] != xf.shape[0]:
+        raise ValueError(f"regression_pairs: `plan` must be (n, m) with n = {xf.shape[0]} rows, one per "
+                         f"point of x, got shape {plan.shape}")
+    weights = plan.sum(0)
+    if method == "barycentric":
+        targets = (plan.T @ xf) / jnp.where(weights > 0, weights, 1.0)[:, None]
+    elif method == "argmax":
+        targets = xf[jnp.argmax(plan, axis=0)]
+    else:
+        if key is None:
+            raise ValueError("regression_pairs: method='sample' needs a PRNG `key`")
+        targets = xf[jax.random.categorical(key, jnp.log(plan.T), axis=-1)]
+    return targets.reshape((plan.shape[1],) + shape), weights
+
+
+# ----------------------------------------------------------------------------- losses and metrics
+
+def sinkhorn_divergence(x, y, *, epsilon, relative_epsilon: bool = False, threshold: float = 1e-3,
+                        max_iterations: int = 2000, iterations: Optional[int] = None) -> jax.Array:
+    """Debiased Sinkhorn divergence S_ε(x, y) = OT_ε(x, y) − ½ OT_ε(x, x) − ½ OT_ε(y, y), uniform weights.
+
+    OT_ε is the regularized cost of :func:`sinkhorn`; S_ε >= 0, = 0 iff x̂ = ŷ, and
+    interpolates between W₂² (ε → 0) and an MMD (ε → ∞). Differentiable (implicit
+    differentiation), a generator loss. Genevay, Peyré & Cuturi, AISTATS 2018;
+    Feydy et al., AISTATS 2019. ε is shared by the three terms.
+    """
+    x, y = _pair(x, y, "sinkhorn_divergence")
+    _positive(epsilon, "epsilon")
+    return _divergence(x, y, epsilon, relative=relative_epsilon,
+                       options=_solver_options(threshold, max_iterations, iterations))
+
+
+@functools.partial(jax.jit, static_argnames=("relative", "options"))
+def _divergence(x, y, epsilon, *, relative, options):
+    eps = jnp.asarray(epsilon, x.dtype)
+    if relative:
+        a, b = jnp.full((x.shape[0],), 1.0 / x.shape[0]), jnp.full((y.shape[0],), 1.0 / y.shape[0])
+        eps = eps * lax.stop_gradient(_mean_cost(x, y, a, b))
+    value, _ = ott_divergence.sinkdiv(x, y, cost_fn=costs.SqEuclidean(), epsilon=eps, solve_kwargs=dict(options))
+    return value
+
+
+def w2_squared(x, y, *, method: str = "exact", epsilon=0.01, relative_epsilon: bool = True,
+               **sinkhorn_kwargs) -> jax.Array:
+    """W₂² between the empirical measures of x and y, an evaluation metric.
+
+    ``method="exact"``: the optimal assignment (equal sizes). ``"sinkhorn"``: the transport
+    cost ⟨P_ε, C⟩ of the entropic plan (any sizes), which tends to W₂² as ε → 0;
+    ``sinkhorn_kwargs`` go to :func:`sinkhorn`. Take the square root for W₂.
+    """
+    if method == "exact":
+        return assignment(x, y).cost
+    if method == "sinkhorn":
+        return sinkhorn(x, y, epsilon=epsilon, relative_epsilon=relative_epsilon, **sinkhorn_kwargs).cost
+    raise ValueError(f"w2_squared: `method` must be 'exact' or 'sinkhorn', got {method!r}")
+
+
+# ----------------------------------------------------------------------------- W2 regression
+
+class W2Result(NamedTuple):
+    params: Any        # final generator parameters
+    latents: jax.Array  # latents of the last coupling (the fixed set ẑ, or the last draw)
+    batch: jax.Array   # data points of the last coupling
+    trajectory: dict   # "step", "w2_bound" (and "w2_exact"), steps // record_every + 1 entries
+
+
+class _Coupled(NamedTuple):
+    latents: jax.Array   # (m, ...) z_j
+    batch: jax.Array     # (n, ...) x_i coupled to them
+    targets: jax.Array   # (m, ...) regression targets t_j
+    centers: jax.Array   # (m, ...) barycentric targets t̄_j
+    weights: jax.Array   # (m,) w_j = Σ_i P_ij
+    offset: jax.Array    # Σ_ij P_ij ‖x_i − t̄_j‖², so that bound = Σ_j w_j ‖t̄_j − G(z_j)‖² + offset
+
+
+def _sq_norms(a, b):
+    """‖a_j − b_j‖² per sample (b may be a scalar)."""
+    return jnp.sum((a - b).reshape(a.shape[0], -1) ** 2, axis=1)
+
+
+def w2_regression(generator: Callable, params, data, key, *, optimizer: optax.GradientTransformation,
+                  steps: int, latents: Union[jax.Array, Callable], coupling: str = "exact",
+                  epsilon: float = 0.01, relative_epsilon: bool = True,
+                  sinkhorn_iterations: Optional[int] = None, pairs: str = "barycentric",
+                  recompute_every: Optional[int] = None, record_every: Optional[int] = None,
+                  record_exact: bool = False) -> W2Result:
+    """Trains G_θ on the W2 regression bound  B(θ, α) = Σ_ij α_ij ‖x_i − G_θ(z_j)‖² >= W₂²(ν̂, (G_θ)#ξ̂).
+
+    Any coupling α ∈ Π(ν̂, ξ̂) gives the bound; α is the optimal (``coupling="exact"``) or
+    entropic (``"sinkhorn"``) coupling between the data x_i and the generated points G_θ(z_j).
+    Given α the problem is a regression of G_θ(z_j) onto targets t_j (see
+    :func:`regression_pairs`; exact couplings regress onto the matched x_σ⁻¹(j)).
+
+    * Empirical risk: ``latents`` is a fixed array ẑ (m, ...) and ``recompute_every=None``:
+      α is computed once, at θ₀, and training is plain regression.
+    * Recomputed / minibatch OT: ``recompute_every=k`` recomputes α at θ every k steps;
+      with ``latents`` a function ``key -> (m, ...)`` fresh latents are drawn at each
+      recomputation, and a fresh batch of m data points when the data has more.
+
+    Args:
+      generator: ``generator(params, z) -> x`` mapping (m, ...) latents to (m, ...) samples.
+      params: initial generator parameters θ₀.
+      data: (n, ...) training points.
+      key: PRNG key (latent draws, data batches, sampled pairs).
+      optimizer: any optax transformation, applied to ∇_θ Σ_j w_j ‖t_j − G_θ(z_j)‖².
+      steps: number of optimizer steps T (static).
+      latents: fixed latent set, or a sampler ``key -> latents``.
+      coupling: ``"exact"`` (needs n = m) or ``"sinkhorn"``.
+      epsilon, relative_epsilon, sinkhorn_iterations: Sinkhorn options (:func:`sinkhorn`);
+        the default ε is 0.01 × the mean cost.
+      pairs: how a Sinkhorn plan becomes targets (``regression_pairs`` method).
+      recompute_every: k, or None to couple once (required for a latent sampler).
+      record_every: record every this many steps (must divide T); default T.
+      record_exact: also record exact W₂²(batch, G_θ(z)) (an assignment per record; n = m).
+
+    Returns:
+      :class:`W2Result`; ``trajectory["w2_bound"][r]`` is B(θ, α) at step ``trajectory["step"][r]``
+      for the coupling α in use then, an upper bound of that step's W₂² (for a Sinkhorn
+      plan, up to its marginal error).
+    """
+    record_every = steps if record_every is None else record_every
+    for name, v in (("steps", steps), ("record_every", record_every)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"w2_regression: `{name}` must be a positive integer, got {v!r}")
+    if steps % record_every:
+        raise ValueError(f"w2_regression: `record_every` ({record_every}) must divide `steps` ({steps})")
+    if recompute_every is not None and (not isinstance(recompute_every, (int, np.integer)) or recompute_every < 1):
+        raise ValueError(f"w2_regression: `recompute_every` must be a positive integer or None, got {recompute_every!r}")
+    if coupling not in ("exact", "sinkhorn"):
+        raise ValueError(f"w2_regression: `coupling` must be 'exact' or 'sinkhorn', got {coupling!r}")
+    if pairs not in PAIR_METHODS:
+        raise ValueError(f"w2_regression: `pairs` must be one of {PAIR_METHODS}, got {pairs!r}")
+    if coupling == "sinkhorn":
+        _positive(epsilon, "epsilon")
+    _points(data, "data")
+    data = jnp.asarray(data, jnp.result_type(float))
+    fresh = callable(latents)
+    if fresh and recompute_every is None:
+        raise ValueError("w2_regression: a latent sampler needs `recompute_every` (fresh latents each recomputation)")
+    z_shape = jax.eval_shape(latents, key) if fresh else jax.ShapeDtypeStruct(jnp.shape(latents), jnp.result_type(latents))
+    if not fresh:
+        _points(latents, "latents")
+    m, n = z_shape.shape[0], data.shape[0]
+    batch_size = min(m, n) if fresh else n
+    g_shape = jax.eval_shape(generator, params, z_shape).shape
+    if g_shape != (m,) + data.shape[1:]:
+        raise ValueError(f"w2_regression: generator maps latents {z_shape.shape} to {g_shape}, expected "
+                         f"{(m,) + data.shape[1:]} (m latents, data sample shape)")
+    if (coupling == "exact" or record_exact) and batch_size != m:
+        raise ValueError(f"w2_regression: exact couplings need as many data points as latents, got {batch_size} and {m}")
+
+    def couple(params, key) -> _Coupled:
+        k_z, k_x, k_pairs = jax.random.split(key, 3)
+        z = latents(k_z) if fresh else jnp.asarray(latents)
+        x = data if batch_size == n else data[jax.random.choice(k_x, n, (batch_size,), replace=False)]
+        g = lax.stop_gradient(generator(params, z))
+        if coupling == "exact":
+            t = x.at[assignment(x, g).perm].set(x)  # t_{σ(i)} = x_i
+            return _Coupled(z, x, t, t, jnp.full((m,), 1.0 / m), jnp.zeros((), x.dtype))
+        plan = sinkhorn(x, g, epsilon=epsilon, relative_epsilon=relative_epsilon, iterations=sinkhorn_iterations).plan
+        centers, weights = regression_pairs(plan, x)
+        targets = centers if pairs == "barycentric" else regression_pairs(plan, x, method=pairs, key=k_pairs)[0]
+        offset = plan.sum(1) @ _sq_norms(x, 0.0) - weights @ _sq_norms(centers, 0.0)  # Σ_ij P_ij ‖x_i − t̄_j‖²
+        return _Coupled(z, x, targets, centers, weights, jnp.maximum(offset, 0.0))
+
+    def loss(params, c: _Coupled):
+        return c.weights @ _sq_norms(c.targets, generator(params, c.latents))
+
+    def record(params, c: _Coupled):
+        g = generator(params, c.latents)
+        out = {"w2_bound": c.weights @ _sq_norms(c.centers, g) + c.offset}
+        if record_exact:
+            out["w2_exact"] = assignment(c.batch, g).cost
+        return out
+
+    def one(carry, i):
+        params, opt_state, c = carry
+        if recompute_every is not None:
+            c = lax.cond((i > 0) & (i % recompute_every == 0), lambda: couple(params, jax.random.fold_in(key, i)),
+                         lambda: c)
+        grads = jax.grad(loss)(params, c)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, c), None
+
+    def block(carry, start):
+        carry, _ = lax.scan(one, carry, start + jnp.arange(record_every))
+        return carry, record(carry[0], carry[2])
+
+    c0 = couple(params, jax.random.fold_in(key, 0))
+    first = record(params, c0)
+    (params, _, c), rest = lax.scan(block, (params, optimizer.init(params), c0),
+                                    jnp.arange(0, steps, record_every))
+    trajectory = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
+    trajectory["step"] = jnp.arange(0, steps + 1, record_every)
+    return W2Result(params, c.latents, c.batch, trajectory)

@@ -10,15 +10,18 @@ import argparse
 import importlib
 import sys
 
+from minimax.experiments.common import UsageError
+
 #: subcommand -> (module, one-line help)
 COMMANDS = {
     "dirac": ("minimax.experiments.dirac", "Dirac GAN: distances x update rules x tau, many seeds (default)"),
+    "bench": ("minimax.experiments.bench", "throughput of vmapped MNIST-32 EG training vs a loop vs PyTorch eager"),
+    "mixture": ("minimax.experiments.mixture", "mode collapse on 2-D Gaussian mixtures: distance x update rule x tau"),
+    "mnist32": ("minimax.experiments.mnist32", "memorization of 32 MNIST digits: distance x update rule x tau"),
+    "report": ("minimax.experiments.report", "one Markdown page from the JSON/PNG results of a directory"),
+    "w2": ("minimax.experiments.w2", "W2 regression (exact / Sinkhorn coupling) on 32 MNIST digits"),
 }
 DEFAULT_COMMAND = "dirac"
-
-
-class UsageError(ValueError):
-    """A bad command-line argument; reported as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):

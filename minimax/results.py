@@ -7,7 +7,7 @@ import math
 import os
 import platform
 from importlib import metadata
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -42,8 +42,9 @@ def _plain(value):
     return value
 
 
-def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict]) -> dict:
-    """Writes ``out_dir/name.json`` ({"config", "versions", "rows"}) and ``out_dir/name.csv``.
+def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict], summary: Optional[dict] = None) -> dict:
+    """Writes ``out_dir/name.json`` ({"config", "versions", "rows"} and the ``summary`` keys at
+    top level) and ``out_dir/name.csv`` (the rows).
 
     Returns the paths written, by extension.
     """
@@ -51,7 +52,7 @@ def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict]) -
     rows = [_plain(r) for r in rows]
     json_path = os.path.join(out_dir, f"{name}.json")
     with open(json_path, "w") as f:
-        json.dump({"config": _plain(config), "versions": versions(), "rows": rows}, f, indent=2)
+        json.dump({**_plain(summary or {}), "config": _plain(config), "versions": versions(), "rows": rows}, f, indent=2)
     csv_path = os.path.join(out_dir, f"{name}.csv")
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with open(csv_path, "w", newline="") as f:

@@ -24,6 +24,7 @@ from minimax import train, updates
 from minimax.diagnostics import spectral_radius
 from minimax.game import Players
 from minimax.games.toy import DIRAC_DISTANCES, dirac_gan, rotation_spectral_radius
+from minimax.experiments.common import require_known, require_positive_floats, require_positive_ints
 from minimax.results import format_table, write_results
 
 DISTANCES = tuple(DIRAC_DISTANCES)
@@ -142,20 +143,10 @@ def add_arguments(parser):
 
 
 def validate(args):
-    from minimax.cli import UsageError
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.steps < 1:
-        raise UsageError(f"--steps must be >= 1, got {args.steps}")
-    for name, values in (("--lr", args.lr), ("--tau", args.tau)):
-        if any(not (v > 0 and math.isfinite(v)) for v in values):
-            raise UsageError(f"{name} values must be finite and > 0, got {values}")
-    unknown = [m for m in args.methods if m not in updates.RULES]
-    if unknown:
-        raise UsageError(f"unknown method(s) {unknown}; expected among {list(updates.RULES)}")
-    unknown = [d for d in args.distances if d not in DISTANCES]
-    if unknown:
-        raise UsageError(f"unknown distance(s) {unknown}; expected among {list(DISTANCES)}")
+    require_positive_ints(args, "seeds", "steps")
+    require_positive_floats(args, "lr", "tau")
+    require_known("method", args.methods, updates.RULES)
+    require_known("distance", args.distances, DISTANCES)
 
 
 def main(args) -> int:

@@ -29,6 +29,8 @@ import numpy as np
 import optax
 
 from minimax.data import mnist32
+from minimax.experiments.common import (UsageError, fill_defaults, require_known, require_positive_floats,
+                                        require_positive_ints)
 from minimax.metrics import MEMORIZATION_TOL
 from minimax.models import MLPGenerator
 from minimax.results import format_table, write_results
@@ -60,24 +62,14 @@ def add_arguments(parser):
 
 
 def validate(args):
-    from minimax.cli import UsageError
-    for name, value in (QUICK if args.quick else DEFAULTS).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
+    fill_defaults(args, DEFAULTS, QUICK)
     if args.data != "mnist32":
         raise UsageError(f"--data must be mnist32, got {args.data!r}")
-    unknown = [c for c in args.couplings if c not in COUPLINGS]
-    if unknown:
-        raise UsageError(f"unknown coupling(s) {unknown}; expected among {list(COUPLINGS)}")
-    for name, value in (("--steps", args.steps), ("--seeds", args.seeds), ("--latent-dim", args.latent_dim),
-                        ("--width", args.width)):
-        if value < 1:
-            raise UsageError(f"{name} must be >= 1, got {value}")
-    for name, value in (("--lr", args.lr), ("--epsilon", args.epsilon)):
-        if not (value > 0 and math.isfinite(value)):
-            raise UsageError(f"{name} must be finite and > 0, got {value}")
-    if args.recompute_every is not None and args.recompute_every < 0:
-        raise UsageError(f"--recompute-every must be >= 0, got {args.recompute_every}")
+    require_known("coupling", args.couplings, COUPLINGS)
+    require_positive_ints(args, "steps", "seeds", "latent_dim", "width")
+    require_positive_floats(args, "lr", "epsilon")
+    if args.recompute_every is not None:
+        require_positive_ints(args, "recompute_every", minimum=0)
 
 
 def recompute_period(coupling: str, recompute_every):

@@ -21,28 +21,15 @@ skip part 2. Usage:
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from minimax import ot
 from minimax.results import format_table, write_results
-
-
-def median_time(fn, repeats):
-    """Median wall time of ``fn()`` (which must block) over ``repeats`` calls after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from minimax.timing import median_time
 
 
 def problems(key, batch, n, dim):
@@ -80,12 +67,12 @@ def main(argv=None):
         xs, ys = problems(jax.random.PRNGKey(n), args.batch, n, args.dim)
         x, y = xs[0], ys[0]
         row = {"n": n, "dim": args.dim}
-        row["scipy_s"] = median_time(lambda: scipy_assignment(x, y), args.repeats)
+        row["scipy_s"] = median_time(lambda: scipy_assignment(x, y), repeats=args.repeats)
         exact_cost = float(scipy_assignment(x, y))
-        row["sinkhorn_s"] = median_time(lambda: block(sinkhorn(x, y)), args.repeats)
+        row["sinkhorn_s"] = median_time(lambda: block(sinkhorn(x, y)), repeats=args.repeats)
         row["sinkhorn_cost_gap"] = float(sinkhorn(x, y)) / exact_cost - 1
         if n <= args.max_exact:
-            row["exact_s"] = median_time(lambda: block(exact(x, y)), args.repeats)
+            row["exact_s"] = median_time(lambda: block(exact(x, y)), repeats=args.repeats)
             row["exact_cost_gap"] = float(exact(x, y)) / exact_cost - 1
             row["exact_over_scipy"] = row["exact_s"] / row["scipy_s"]
         row["exact_over_sinkhorn"] = row["exact_s"] / row["sinkhorn_s"] if "exact_s" in row else None
@@ -99,8 +86,8 @@ def main(argv=None):
                 vmapped = jax.jit(jax.vmap(solve))
                 mapped = jax.jit(lambda xs, ys: jax.lax.map(lambda p: solve(*p), (xs, ys)))
                 b = args.batch
-                row[f"{name}_vmap_s"] = median_time(lambda: block(vmapped(xs, ys)), args.repeats)
-                row[f"{name}_laxmap_s"] = median_time(lambda: block(mapped(xs, ys)), args.repeats)
+                row[f"{name}_vmap_s"] = median_time(lambda: block(vmapped(xs, ys)), repeats=args.repeats)
+                row[f"{name}_laxmap_s"] = median_time(lambda: block(mapped(xs, ys)), repeats=args.repeats)
                 row[f"{name}_loop_s"] = median_time(lambda: block([solve(xs[i], ys[i]) for i in range(b)]),
                                                     args.repeats)
                 row[f"{name}_loop_over_vmap"] = row[f"{name}_loop_s"] / row[f"{name}_vmap_s"]

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
@@ -26,18 +24,9 @@ import optax
 
 from minimax import games, train, updates
 from minimax.results import format_table, versions
+from minimax.timing import median_time
 
 LR = 0.1
-
-
-def timed(fn, *args, repeats):
-    jax.block_until_ready(fn(*args))  # compile + warm up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def library_run(game, steps):
@@ -80,9 +69,9 @@ def bench_problem(name, game, seeds, steps, repeats):
             strategies[f"lax.map(batch={b})"] = lambda ks, b=b: train.sweep(lib, hp, ks, seed_batch_size=b)
     hand = jax.jit(jax.vmap(jax.vmap(hand_written_run(game, steps), in_axes=(None, 0)), in_axes=(0, None)))
 
-    t_loop = timed(loop, keys, repeats=repeats)
-    t = {s: timed(f, keys, repeats=repeats) for s, f in strategies.items()}
-    t_hand = timed(hand, hp, keys, repeats=repeats)
+    t_loop = median_time(loop, keys, repeats=repeats)
+    t = {s: median_time(f, keys, repeats=repeats) for s, f in strategies.items()}
+    t_hand = median_time(hand, hp, keys, repeats=repeats)
     best = min(t, key=t.get)
     seed_steps = seeds * steps
     return {

@@ -16,10 +16,7 @@ median of ``--repeats`` runs after a warm-up (compilation excluded). Writes ``DI
 """
 from __future__ import annotations
 
-import math
-import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -31,19 +28,9 @@ from minimax.experiments.common import require_positive_ints
 from minimax.experiments.mnist32 import build_game, inner_transformation, make_run_one
 from minimax.games.gan import init_players
 from minimax.results import format_table, write_results
+from minimax.timing import median_time
 
 LR, TAU, DISTANCE, METHOD = 1e-4, 1.0, "zero_infinity", "eg"
-
-
-def median_time(fn, *args, repeats: int) -> float:
-    """Median wall time of ``fn(*args)`` over ``repeats`` calls after one warm-up call."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def matmul_flops_per_second(n: int = 2048, repeats: int = 10) -> float:
@@ -64,7 +51,8 @@ def flops_per_step(data, latents, width) -> float:
 
 
 def torch_seed_steps_per_second(data, latents, width, seeds, steps, repeats):
-    """The same EG run in PyTorch eager (CPU), a loop over seeds; None when torch is missing."""
+    """The same EG run in PyTorch eager (CPU), a loop over seeds, at the better of 1 thread and
+    torch's default thread count; None when torch is missing."""
     try:
         import torch
     except ImportError:
@@ -107,13 +95,14 @@ def torch_seed_steps_per_second(data, latents, width, seeds, steps, repeats):
         for s in range(seeds):
             run(s)
 
-    all_seeds()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        all_seeds()
-        times.append(time.perf_counter() - start)
-    return seeds * steps / statistics.median(times)
+    # Give torch its best threading: its default pool can be far slower on a busy 2-core machine.
+    rates = {}
+    default_threads = torch.get_num_threads()
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        rates[threads] = seeds * steps / median_time(all_seeds, repeats=repeats)
+    torch.set_num_threads(default_threads)
+    return max(rates.values())
 
 
 def measure(seeds: int, steps: int, torch_steps: int, width: int, repeats: int, data, latents) -> dict:

@@ -50,7 +50,7 @@ def test_quick_run_writes_the_table_and_figures(quick_run):
                 "diverged"} <= set(r)
         assert 0 <= r["memorized_fraction_min"] <= r["memorized_fraction_mean"] <= r["memorized_fraction_max"] <= 1
         assert r["seeds"] == 2 and len(r["memorized_fraction_trajectory_mean"]) == len(doc["config"]["record_steps"])
-    for name in ("mnist32.csv", "mnist32_samples.png", "mnist32_memorization.png"):
+    for name in ("mnist32.csv", "mnist32_samples.png", "mnist32_memorization.png", "mnist32_matched_distance.png"):
         assert (out / name).stat().st_size > 0
 
 

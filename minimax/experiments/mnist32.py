@@ -127,7 +127,7 @@ def main(args) -> int:
     record_every = math.gcd(args.steps, max(1, args.steps // 50))
     record_steps = np.arange(0, args.steps + 1, record_every)
     hparams = train.hyperparameter_grid(lr=args.lr, tau=args.tau)
-    rows, panels, curves = [], [], {}
+    rows, panels, curves, matched_curves = [], [], {}, {}
     configs = [(d, m) for d in args.distances for m in args.methods]
     start = time.perf_counter()
     for i, (distance, method) in enumerate(configs, 1):
@@ -153,6 +153,7 @@ def main(args) -> int:
             label = _label(distance, method, tau) + (f", η={lr:g}" if len(args.lr) > 1 else "")
             panels.append((label, np.asarray(samples[h, 0])))
             curves[label] = fraction[h]
+            matched_curves[label] = matched[h]
         print(f"[{i}/{len(configs)}] {distance:>13} {method:<8} {time.perf_counter() - start:7.1f}s", file=sys.stderr)
 
     config = {"data": "mnist32 (first 32 shipped MNIST test digits, pixels in [0, 1])", "labels": np.asarray(labels),
@@ -167,7 +168,12 @@ def main(args) -> int:
     curve_png = os.path.join(args.out, "mnist32_memorization.png")
     image_mosaic(samples_png, [("training digits", np.asarray(data))] + panels, image_shape=(28, 28), cols=8,
                  title=f"G(ẑ) of seed 0 after {args.steps} steps, matched to the training digits")
-    seed_bands(curve_png, record_steps, curves, ylabel="memorized fraction", title="memorized fraction (median, min–max over seeds)")
+    distance_png = os.path.join(args.out, "mnist32_matched_distance.png")
+    seed_bands(curve_png, record_steps, curves, ylabel="memorized fraction",
+               title="memorized fraction (median, min–max over seeds)")
+    seed_bands(distance_png, record_steps, matched_curves, ylabel="mean matched distance ‖x − G(ẑ)‖",
+               title="mean distance of each digit to its matched sample (median, min–max over seeds)")
     print(format_table(rows, TABLE_COLUMNS))
-    print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {curve_png} ({time.perf_counter() - start:.1f}s)")
+    print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {curve_png}, {distance_png} "
+          f"({time.perf_counter() - start:.1f}s)")
     return 0

@@ -5,15 +5,25 @@ matched one-to-one to the n training points by the exact optimal assignment
 (:func:`minimax.ot.assignment`), and a training point counts as reproduced when its
 matched sample is within a per-pixel tolerance (Chae, Kim & Kim, ICML HiLD workshop 2025;
 the 32-MNIST experiment of D. Kim's KIAS talk, Jan 2026).
+
+Mode coverage on 2-D Gaussian mixtures (:func:`mode_coverage`): modes holding enough
+samples within 3σ of their center, and the fraction of such high-quality samples.
+
+Two-sample tests of generated against held-out samples, each a :class:`TwoSampleTest`
+(statistic, p-value): the kernel MMD permutation test (:func:`mmd_permutation_test`), the
+Kolmogorov–Smirnov test in 1-D (:func:`ks_test`) and Welch's t test (:func:`welch_t_test`).
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from minimax.losses.sample_distances import _pair, gaussian_kernel
 
 #: Default per-pixel tolerance: max |x − g| <= 0.1 on data scaled to [0, 1]
 #: (use 0.2 for [−1, 1] data): about 25 grey levels of 255 on every pixel.
@@ -104,16 +114,22 @@ def mmd_permutation_test(x, y, key, *, kernel=None, num_permutations: int = 200,
     References: Gretton et al., "A kernel two-sample test", JMLR 2012; Phipson & Smyth,
     "Permutation p-values should never be zero", SAGMB 2010.
     """
-    from minimax.losses.sample_distances import _pair, gaussian_kernel
-
     x, y = _pair(x, y, "mmd_permutation_test")
     n, m = x.shape[0], y.shape[0]
     if unbiased and (n < 2 or m < 2):
-        raise ValueError(f"mmd_permutation_test: the unbiased statistic needs at least 2 samples per set, got {n} and {m}")
+        raise ValueError(f"mmd_permutation_test: the unbiased statistic needs at least 2 samples per set, "
+                         f"got {n} and {m}")
     if num_permutations < 1:
         raise ValueError(f"mmd_permutation_test: `num_permutations` must be >= 1, got {num_permutations}")
     z = jnp.concatenate([x, y])
     gram = (gaussian_kernel() if kernel is None else kernel)(z, z)
+    return _permutation_test(gram, key, n=n, num_permutations=num_permutations, unbiased=unbiased)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "num_permutations", "unbiased"))
+def _permutation_test(gram, key, *, n, num_permutations, unbiased) -> TwoSampleTest:
+    """The MMD statistic of the split (first n, the rest) of the pooled Gram matrix, and its permutation p-value."""
+    m = gram.shape[0] - n
     diag = jnp.diagonal(gram) if unbiased else jnp.zeros(n + m, gram.dtype)
     nx, ny = (n * (n - 1), m * (m - 1)) if unbiased else (n * n, m * m)
 
@@ -124,8 +140,7 @@ def mmd_permutation_test(x, y, key, *, kernel=None, num_permutations: int = 200,
 
     a = (jnp.arange(n + m) < n).astype(gram.dtype)
     observed = statistic(a)
-    perms = jax.vmap(lambda k: jax.random.permutation(k, a))(jax.random.split(key, num_permutations))
-    null = jax.vmap(statistic)(perms)
+    null = jax.vmap(lambda k: statistic(jax.random.permutation(k, a)))(jax.random.split(key, num_permutations))
     return TwoSampleTest(observed, (1.0 + jnp.sum(null >= observed)) / (1.0 + num_permutations))
 
 
@@ -136,6 +151,7 @@ def _sample_1d(x, name):
     return x
 
 
+@jax.jit
 def kolmogorov_sf(lam) -> jax.Array:
     """Q(λ) = P(K > λ) = 2 Σ_{k≥1} (−1)^{k−1} e^{−2k²λ²}, the Kolmogorov distribution's tail.
 
@@ -180,9 +196,9 @@ def _ks_exact_sf(h: int, n: int, m: int) -> float:
                 jj = j[cols[0]:cols[-1] + 1]
                 L = log_fact[jj] + log_fact[i] - log_fact[i + jj]
                 terms = (np.log(i / (i + jj)) if i else -np.inf) + log_v[jj] - L
-                if jj[0] > 0:  # the forbidden cell (i, lo − 1), v = 1
-                    lo = jj[0] - 1
-                    terms[0] = np.logaddexp(terms[0], log_fact[i + lo] - log_fact[lo] - log_fact[i])
+                if jj[0] > 0:  # the forbidden cell just left of the interval, v = 1, weight e^{−L}
+                    left = jj[0] - 1
+                    terms[0] = np.logaddexp(terms[0], log_fact[i + left] - log_fact[left] - log_fact[i])
                 new[jj] = L + np.logaddexp.accumulate(terms)
             log_v = new
     return float(min(1.0, math.exp(log_v[m])))
@@ -192,6 +208,7 @@ def _ks_exact_sf(h: int, n: int, m: int) -> float:
 KS_EXACT_MAX_NM = 10**7
 
 
+@jax.jit
 def ks_statistic(x, y) -> jax.Array:
     """D = sup_t |F_x(t) − F_y(t)| between the empirical CDFs of 1-D samples x, y (ties allowed). Jittable."""
     x, y = jnp.sort(_sample_1d(x, "x")), jnp.sort(_sample_1d(y, "y"))
@@ -206,8 +223,8 @@ def ks_test(x, y, *, method: str = "auto") -> TwoSampleTest:
 
     Statistic D = sup_t |F_n(t) − G_m(t)| (:func:`ks_statistic`). p-value P(D_{n,m} ≥ D):
 
-    * ``"exact"``: the null distribution for continuous data, by counting lattice paths
-      (Hodges 1957; host-side, float64, O(nm));
+    * ``"exact"``: the null distribution for continuous data (no ties), by counting lattice
+      paths (Hodges 1957; host-side, float64, O(nm));
     * ``"asymp"``: Kolmogorov's limit Q(√(nm/(n+m))·D) (:func:`kolmogorov_sf`); jittable;
     * ``"auto"``: exact when n·m ≤ :data:`KS_EXACT_MAX_NM`, else asymptotic.
 
@@ -245,6 +262,12 @@ def welch_t_test(x, y) -> TwoSampleTest:
     n, m = x.shape[0], y.shape[0]
     if n < 2 or m < 2:
         raise ValueError(f"welch_t_test: needs at least 2 samples per set, got {n} and {m}")
+    return _welch(x, y)
+
+
+@jax.jit
+def _welch(x, y) -> TwoSampleTest:
+    n, m = x.shape[0], y.shape[0]
     vx, vy = jnp.var(x, ddof=1) / n, jnp.var(y, ddof=1) / m
     t = (jnp.mean(x) - jnp.mean(y)) / jnp.sqrt(vx + vy)
     nu = (vx + vy) ** 2 / (vx**2 / (n - 1) + vy**2 / (m - 1))

@@ -1,4 +1,4 @@
-"""PNG figures shared by the experiments: image mosaics and curves with seed bands (matplotlib, Agg)."""
+"""PNG figures shared by the experiments: image mosaics, 2-D scatter panels, seed-band curves (matplotlib, Agg)."""
 from __future__ import annotations
 
 import math
@@ -45,19 +45,48 @@ def image_mosaic(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, image_s
     plt.close(fig)
 
 
-def seed_bands(path: str, steps, curves: Dict[str, np.ndarray], *, ylabel: str, title: str = "", log: bool = False):
-    """Median over seeds and the min–max band of each curve (seeds, len(steps)); written to ``path``."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+def _draw_bands(ax, steps, curves: Dict[str, np.ndarray]):
     for label, values in curves.items():
         values = np.asarray(values, np.float64)
         lo, mid, hi = np.nanmin(values, 0), np.nanmedian(values, 0), np.nanmax(values, 0)
         (line,) = ax.plot(steps, mid, label=label, lw=1.4)
         ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
+
+
+def seed_bands(path: str, steps, curves: Dict[str, np.ndarray], *, ylabel: str, title: str = "", log: bool = False):
+    """Median over seeds and the min–max band of each curve (seeds, len(steps)); written to ``path``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    _draw_bands(ax, steps, curves)
     if log:
         ax.set_yscale("log")
     ax.set(xlabel="step", ylabel=ylabel, title=title)
     ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def seed_band_panels(path: str, steps, panels: Dict[str, Dict[str, np.ndarray]], *, ylabel: str, title: str = "",
+                     panels_per_row: int = 4):
+    """:func:`seed_bands` as small multiples: one subplot per panel title, each with its own curves, shared axes."""
+    plt = _pyplot()
+    n_rows = math.ceil(len(panels) / panels_per_row)
+    n_cols = min(panels_per_row, len(panels))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 2.6 * n_rows + 0.4), squeeze=False,
+                             sharex=True, sharey=True)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, (panel, curves) in zip(axes.ravel(), panels.items()):
+        _draw_bands(ax, steps, curves)
+        ax.set_title(panel, fontsize=9)
+        ax.legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -77,9 +106,9 @@ def scatter_panels(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, marke
         limit = 1.25 * float(np.max(np.abs(markers)))
     for ax, (label, points) in zip(axes.ravel(), panels):
         points = np.asarray(points)
-        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, lw=0)
         if markers is not None:
             ax.scatter(np.asarray(markers)[:, 0], np.asarray(markers)[:, 1], s=14, c="red", marker="x", lw=0.8)
+        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, lw=0)
         if limit is not None:
             ax.set(xlim=(-limit, limit), ylim=(-limit, limit))
         ax.set_aspect("equal")

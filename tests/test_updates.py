@@ -200,3 +200,20 @@ def test_hyperparameters_are_traced_so_a_sweep_compiles_once():
     assert not np.allclose(a.min, b.min)
     lam = lambda f: Players(f.min / 5.0, f.max)
     close(b, sub(P0, lam(F(sub(P0, lam(F(P0)), 0.2))), 0.1))
+
+
+def test_timescaled_divides_the_min_players_step_after_adam():
+    """Λ_τ after Adam: the generator's update is Adam's divided by τ (before Adam, τ would cancel)."""
+    field = Players(jnp.array([0.3, -2.0]), jnp.array([1.0]))
+    adam = optax.adam(0.01)
+    u_ref, _ = adam.update(field, adam.init(field), field)
+    inner = updates.timescaled(optax.adam(0.01), 4.0)
+    u, _ = inner.update(field, inner.init(field), field)
+    np.testing.assert_allclose(u.min, u_ref.min / 4.0, rtol=1e-6)
+    np.testing.assert_allclose(u.max, u_ref.max, rtol=1e-6)
+    before = optax.chain(updates.two_timescale(4.0), optax.adam(0.01))
+    u_before, _ = before.update(field, before.init(field), field)
+    np.testing.assert_allclose(u_before.min, u_ref.min, rtol=1e-4)  # the scale-invariance that motivates the order
+    projected = updates.timescaled(optax.sgd(10.0), 2.0, updates.on_max_player(updates.box(-1.0, 1.0)))
+    u, _ = projected.update(field, projected.init(field), field)
+    np.testing.assert_allclose(u.max, [-1.0 - 1.0], rtol=1e-6)  # w = 1 − 10·1 clipped to −1

@@ -21,11 +21,12 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from minimax import train, updates
 from minimax.data import mnist32
 from minimax.experiments.common import require_positive_ints
-from minimax.experiments.mnist32 import build_game, inner_transformation, make_run_one
+from minimax.experiments.mnist32 import build_game, make_run_one
 from minimax.games.gan import init_players
 from minimax.results import format_table, write_results
 from minimax.timing import median_time
@@ -43,7 +44,7 @@ def matmul_flops_per_second(n: int = 2048, repeats: int = 10) -> float:
 def flops_per_step(data, latents, width) -> float:
     """XLA's flop count of one EG step (two field evaluations and the update) for one seed."""
     game, generator, critic = build_game(DISTANCE, data, latents, width)
-    rule = updates.rule(METHOD, inner_transformation(game, "sgd", LR, TAU))
+    rule = updates.rule(METHOD, updates.timescaled(optax.sgd(LR), TAU, game.projection))
     state = train.init_state(rule, init_players(generator, critic, jax.random.PRNGKey(0), latents))
     cost = jax.jit(train.make_step(game, rule)).lower(state, jax.random.PRNGKey(1)).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -130,10 +131,10 @@ def measure(seeds: int, steps: int, torch_steps: int, width: int, repeats: int, 
 
 def add_arguments(parser):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 64], help="seed counts S, default 1 8 64")
-    parser.add_argument("--steps", type=int, default=200, help="EG steps per timed run, default 200")
+    parser.add_argument("--steps", type=int, default=50, help="EG steps per timed run, default 50")
     parser.add_argument("--torch-steps", type=int, default=20, help="steps per timed torch run, default 20")
     parser.add_argument("--width", type=int, default=128, help="hidden width of both MLPs, default 128")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median), default 5")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median), default 3")
     parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
 
 

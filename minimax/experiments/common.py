@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Iterable, Mapping, Optional
+
+import optax
+
+#: ``--optimizer`` choices of the GAN experiments: name -> (learning rate -> transformation).
+OPTIMIZERS = {"sgd": optax.sgd, "adam": partial(optax.adam, b1=0.5)}
 
 
 class UsageError(ValueError):

@@ -35,14 +35,6 @@ TABLE_COLUMNS = ("distance", "method", "tau", "lr", "seeds", "converged", "diver
                  "spectral_radius", "spectral_radius_closed_form")
 
 
-def inner_transformation(game, lr, tau) -> optax.GradientTransformation:
-    """Λ_τ scaling, then the step −η, then the projection when the game has a constraint."""
-    parts = [updates.two_timescale(tau), optax.sgd(lr)]
-    if game.projection is not None:
-        parts.append(updates.project(game.projection))
-    return optax.chain(*parts)
-
-
 def _point(params, key):
     return {"theta": params.min, "w": params.max,
             "distance": jnp.sqrt(params.min**2 + params.max**2)}
@@ -63,7 +55,7 @@ def run_configuration(distance: str, method: str, hparams: dict, keys, *, steps:
 
 def _rule_factory(distance, method):
     game = dirac_gan(distance)
-    return lambda hp: updates.rule(method, inner_transformation(game, hp["lr"], hp["tau"]))
+    return lambda hp: updates.rule(method, updates.timescaled(optax.sgd(hp["lr"]), hp["tau"], game.projection))
 
 
 def _run_one(distance, method, steps, record_every):

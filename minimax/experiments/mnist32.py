@@ -13,8 +13,8 @@ compiled program. Seeds draw the networks' initial weights; the latent set is sh
 
 Models (defaults): generator MLP ẑ (16) → 128 → 128 → 784 (ReLU, sigmoid output);
 critic MLP 784 → 128 → 128 → 1 (LeakyReLU 0.2); see :mod:`minimax.models`. Inner
-optimizer: Λ_τ then SGD(η) (``--optimizer adam`` gives Adam, so ``eg`` is Extra-Adam),
-then the distance's critic projection (Wasserstein: weight clipping at 0.01).
+optimizer: SGD(η) (``--optimizer adam`` gives Adam(η, β₁ = 0.5), so ``eg`` is Extra-Adam),
+then Λ_τ, then the distance's critic projection (Wasserstein: weight clipping at 0.01).
 """
 from __future__ import annotations
 
@@ -25,11 +25,10 @@ import time
 
 import jax
 import numpy as np
-import optax
 
 from minimax import train, updates
 from minimax.data import mnist32
-from minimax.experiments.common import fill_defaults, require_known, require_positive_floats, require_positive_ints
+from minimax.experiments.common import OPTIMIZERS, fill_defaults, require_known, require_positive_floats, require_positive_ints
 from minimax.games.gan import gan_game, init_players
 from minimax.losses.distances import DISTANCES
 from minimax.metrics import MEMORIZATION_TOL, memorization
@@ -37,18 +36,10 @@ from minimax.models import MLPCritic, MLPGenerator
 from minimax.plots import image_mosaic, seed_bands
 from minimax.results import format_table, write_results
 
-OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
 DEFAULTS = {"seeds": 4, "steps": 10_000, "width": 128}
 QUICK = {"seeds": 2, "steps": 200, "width": 32}
 TABLE_COLUMNS = ("distance", "method", "tau", "lr", "seeds", "memorized_fraction_mean", "memorized_fraction_min",
                  "memorized_fraction_best", "mean_matched_distance_mean", "diverged")
-
-
-def inner_transformation(game, optimizer: str, lr, tau) -> optax.GradientTransformation:
-    parts = [updates.two_timescale(tau), OPTIMIZERS[optimizer](lr)]
-    if game.projection is not None:
-        parts.append(updates.project(game.projection))
-    return optax.chain(*parts)
 
 
 def build_game(distance, data, latents, width):
@@ -72,7 +63,7 @@ def make_run_one(distance, method, *, data, latents, optimizer, steps, record_ev
 
     def run_one(hp, key):
         k_init, k_run = jax.random.split(key)
-        rule = updates.rule(method, inner_transformation(game, optimizer, hp["lr"], hp["tau"]))
+        rule = updates.rule(method, updates.timescaled(OPTIMIZERS[optimizer](hp["lr"]), hp["tau"], game.projection))
         result = train.run(game, rule, init_players(generator, critic, k_init, latents), k_run, steps=steps,
                            record_every=record_every, metrics=metrics)
         samples = generator.apply(result.eval_params.min, latents)

@@ -12,7 +12,7 @@ alternating GDA, M steps      :func:`alternating`           (``updates/gda.py``)
 extragradient / Extra-Adam    :func:`extragradient`         (``updates/extragradient.py``)
 EG+                           ``extragradient(update_scale=β)``
 optimistic GDA                :func:`optimistic`            (``updates/optimistic.py``)
-two-timescale Λ_τ             :func:`two_timescale`         (``updates/timescale.py``)
+two-timescale Λ_τ             :func:`two_timescale`, :func:`timescaled` (``updates/timescale.py``)
 iterate averaging             :func:`averaging`             (``updates/averaging.py``)
 projection                    :func:`project`, :func:`box`, :func:`ball` (``updates/projection.py``)
 ============================  =====================================================
@@ -24,7 +24,7 @@ from minimax.updates.extragradient import extragradient
 from minimax.updates.gda import AlternatingState, alternating, simultaneous
 from minimax.updates.optimistic import OptimismState, optimistic, scale_by_optimism
 from minimax.updates.projection import ball, box, on_max_player, on_min_player, project
-from minimax.updates.timescale import scale_players, two_timescale
+from minimax.updates.timescale import scale_players, timescaled, two_timescale
 
 #: Named rules, each a factory ``inner -> GradientTransformationExtraArgs``. The CLI's
 #: ``--methods`` and the contract test suite iterate over this registry.
@@ -48,7 +48,7 @@ def rule(name: str, inner):
 
 __all__ = [
     "RULES", "rule", "simultaneous", "alternating", "AlternatingState", "extragradient",
-    "optimistic", "scale_by_optimism", "OptimismState", "scale_players", "two_timescale",
+    "optimistic", "scale_by_optimism", "OptimismState", "scale_players", "two_timescale", "timescaled",
     "averaging", "averaged_params", "AveragingState", "project", "box", "ball",
     "on_max_player", "on_min_player",
 ]

@@ -24,10 +24,12 @@ def scale_players(min_scale=1.0, max_scale=1.0) -> optax.GradientTransformation:
 def two_timescale(tau) -> optax.GradientTransformation:
     """Λ_τ = diag(I/τ, I): τ > 1 slows the min player relative to the max player.
 
-    Put it before the step size in the inner transformation of any rule:
-    ``extragradient(optax.chain(two_timescale(τ), optax.sgd(η)))`` is two-timescale EG
-    p_{k+1} = p_k − ηΛ_τ F(p_k − ηΛ_τ F(p_k)); ``optax.chain(two_timescale(τ),
-    optax.sgd(η))`` alone is τ-GDA. ``tau`` is traceable.
+    Put it in the inner transformation of any rule, *after* the optimizer:
+    ``extragradient(optax.chain(optax.sgd(η), two_timescale(τ)))`` is two-timescale EG
+    p_{k+1} = p_k − ηΛ_τ F(p_k − ηΛ_τ F(p_k)); ``optax.chain(optax.sgd(η), two_timescale(τ))``
+    alone is τ-GDA (see :func:`timescaled`). For SGD the order does not matter; Adam and other
+    per-coordinate normalizing optimizers undo a scaling applied before them, so τ must come
+    after. ``tau`` is traceable.
 
     References: Heusel et al., "GANs trained by a two time-scale update rule", NeurIPS
     2017; Jin, Netrapalli, Jordan, "What is local optimality in nonconvex-nonconcave
@@ -35,3 +37,16 @@ def two_timescale(tau) -> optax.GradientTransformation:
     """
     check_positive("tau", tau)
     return scale_players(1.0 / tau, 1.0)
+
+
+def timescaled(optimizer: optax.GradientTransformation, tau=1.0, projection=None) -> optax.GradientTransformation:
+    """The inner transformation optimizer → Λ_τ → projection (when given), for any rule.
+
+    ``extragradient(timescaled(optax.sgd(η), τ))`` is two-timescale EG;
+    ``timescaled(optax.adam(η), τ, game.projection)`` is two-timescale projected Adam.
+    """
+    from minimax.updates.projection import project
+    parts = [optimizer, two_timescale(tau)]
+    if projection is not None:
+        parts.append(project(projection))
+    return optax.chain(*parts)

@@ -175,6 +175,8 @@ def test_projections_land_in_their_sets():
     assert float(jnp.max(jnp.abs(q.max))) <= 1.0
     with pytest.raises(ValueError, match="lower"):
         updates.box(1.0, -1.0)
+    # The game records build their projections inside jit too (no Python bool of a traced value).
+    np.testing.assert_allclose(jax.jit(lambda p: games.dirac_gan("wasserstein").projection(p))(p).max, [1.0, -1.0])
 
 
 @pytest.mark.parametrize("bad", [0.0, -2.0, float("nan")])

@@ -5,6 +5,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from minimax.game import Players
@@ -35,7 +36,7 @@ def project(projection: Callable) -> optax.GradientTransformationExtraArgs:
 def box(lower, upper) -> Callable:
     """P(x) = clip(x, lower, upper), element-wise (weight clipping |w| <= c: box(−c, c))."""
     if not isinstance(lower, jax.core.Tracer) and not isinstance(upper, jax.core.Tracer):
-        if not jnp.all(jnp.asarray(lower) <= jnp.asarray(upper)):
+        if not np.all(np.asarray(lower) <= np.asarray(upper)):
             raise ValueError(f"box: need `lower` <= `upper`, got lower={lower!r}, upper={upper!r}")
     return lambda tree: jax.tree_util.tree_map(lambda x: jnp.clip(x, lower, upper), tree)
 

@@ -32,7 +32,10 @@ def image_mosaic(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, image_s
     plt = _pyplot()
     n_rows = math.ceil(len(panels) / panels_per_row)
     n_cols = min(panels_per_row, len(panels))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.2 * n_rows + 0.5), squeeze=False)
+    image_rows = max(math.ceil(len(images) / cols) for _, images in panels)
+    panel_size = (0.36 * cols + 0.4, 0.36 * image_rows + 0.6)  # inches, so digits stay legible
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel_size[0] * n_cols, panel_size[1] * n_rows + 0.4),
+                             squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (label, images) in zip(axes.ravel(), panels):

@@ -694,22 +694,13 @@ MEMORIZATION = [
     from minimax.models import MLPGenerator
     from minimax.experiments import mnist32 as gan_experiment
     from minimax.experiments import w2 as w2_experiment
+    from minimax.plots import mosaic
 
     data, labels = mnist32(scale="unit")  # (32, 784) in [0, 1]
     print("training digits:", data.shape, "labels:", np.asarray(labels).tolist())
 
-    def mosaic(images, cols=16):
-        # Tiles (n, 784) images into one array, 1-pixel gaps.
-        images = np.clip(np.asarray(images).reshape(-1, 28, 28), 0, 1)
-        rows = -(-len(images) // cols)
-        grid = np.ones((rows * 29 + 1, cols * 29 + 1))
-        for k, im in enumerate(images):
-            r, c = divmod(k, cols)
-            grid[1 + 29 * r: 29 * (r + 1), 1 + 29 * c: 29 * (c + 1)] = 1 - im
-        return grid
-
     def show(ax, images, title, cols=16):
-        ax.imshow(mosaic(images, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(mosaic(images, (28, 28), cols), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
 

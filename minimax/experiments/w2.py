@@ -32,6 +32,7 @@ from minimax.experiments.common import (UsageError, fill_defaults, require_known
                                         require_positive_ints)
 from minimax.metrics import MEMORIZATION_TOL
 from minimax.models import MLPGenerator
+from minimax.plots import image_mosaic
 from minimax.results import format_table, write_results
 
 COUPLINGS = ("exact", "sinkhorn")
@@ -98,31 +99,6 @@ def run_coupling(coupling: str, data, keys, *, steps, lr, latent_dim, width, eps
     return jax.jit(jax.vmap(run_one))(keys)
 
 
-def plot_samples(path, data, panels):
-    """Training digits (top) and, below, each coupling's generated digit matched to each of them."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def mosaic(images, cols=16):
-        images = np.clip(np.asarray(images).reshape(-1, 28, 28), 0.0, 1.0)
-        rows = -(-len(images) // cols)
-        grid = np.ones((rows * 29 + 1, cols * 29 + 1))
-        for k, im in enumerate(images):
-            r, c = divmod(k, cols)
-            grid[1 + 29 * r: 29 * (r + 1), 1 + 29 * c: 29 * (c + 1)] = im
-        return grid
-
-    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(9, 1.4 * (len(panels) + 1) + 0.4))
-    for ax, (title, images) in zip(axes, [("training digits", data)] + panels):
-        ax.imshow(mosaic(images), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def plot_bounds(path, curves):
     import matplotlib
     matplotlib.use("Agg")
@@ -185,7 +161,7 @@ def main(args) -> int:
     paths = write_results(args.out, "w2", config, rows)
     samples_png = os.path.join(args.out, "w2_samples.png")
     bound_png = os.path.join(args.out, "w2_bound.png")
-    plot_samples(samples_png, data, panels)
+    image_mosaic(samples_png, [("training digits", data)] + panels, image_shape=(28, 28), cols=16, panels_per_row=1)
     plot_bounds(bound_png, curves)
     print(format_table(rows, TABLE_COLUMNS))
     print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {bound_png} "

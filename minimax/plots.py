@@ -7,11 +7,20 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def save_figure(fig, path: str, title: str = ""):
+    """Titles, lays out and writes ``fig`` as a PNG at ``path``, then frees it."""
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
 
 
 def mosaic(images, image_shape: Tuple[int, int], cols: int) -> np.ndarray:
@@ -29,7 +38,7 @@ def mosaic(images, image_shape: Tuple[int, int], cols: int) -> np.ndarray:
 def image_mosaic(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, image_shape=(28, 28), cols: int = 8,
                  title: str = "", panels_per_row: int = 3):
     """One subplot per (title, images) panel, each a mosaic of its images; written to ``path``."""
-    plt = _pyplot()
+    plt = pyplot()
     n_rows = math.ceil(len(panels) / panels_per_row)
     n_cols = min(panels_per_row, len(panels))
     image_rows = max(math.ceil(len(images) / cols) for _, images in panels)
@@ -41,11 +50,7 @@ def image_mosaic(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, image_s
     for ax, (label, images) in zip(axes.ravel(), panels):
         ax.imshow(mosaic(images, image_shape, cols), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(label, fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def _draw_bands(ax, steps, curves: Dict[str, np.ndarray]):
@@ -58,22 +63,20 @@ def _draw_bands(ax, steps, curves: Dict[str, np.ndarray]):
 
 def seed_bands(path: str, steps, curves: Dict[str, np.ndarray], *, ylabel: str, title: str = "", log: bool = False):
     """Median over seeds and the min–max band of each curve (seeds, len(steps)); written to ``path``."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     _draw_bands(ax, steps, curves)
     if log:
         ax.set_yscale("log")
     ax.set(xlabel="step", ylabel=ylabel, title=title)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def seed_band_panels(path: str, steps, panels: Dict[str, Dict[str, np.ndarray]], *, ylabel: str, title: str = "",
                      panels_per_row: int = 4):
     """:func:`seed_bands` as small multiples: one subplot per panel title, each with its own curves, shared axes."""
-    plt = _pyplot()
+    plt = pyplot()
     n_rows = math.ceil(len(panels) / panels_per_row)
     n_cols = min(panels_per_row, len(panels))
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 2.6 * n_rows + 0.4), squeeze=False,
@@ -88,18 +91,14 @@ def seed_band_panels(path: str, steps, panels: Dict[str, Dict[str, np.ndarray]],
         ax.set_xlabel("step")
     for ax in axes[:, 0]:
         ax.set_ylabel(ylabel)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def scatter_panels(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, markers=None, title: str = "",
                    panels_per_row: int = 4, limit=None):
     """One 2-D scatter subplot per (title, points (n, 2)) panel, with ``markers`` (k, 2) drawn
     as red crosses on every panel (e.g. mixture centers); axes ±``limit`` (default: fit the markers)."""
-    plt = _pyplot()
+    plt = pyplot()
     n_rows = math.ceil(len(panels) / panels_per_row)
     n_cols = min(panels_per_row, len(panels))
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.8 * n_cols, 2.8 * n_rows + 0.4), squeeze=False)
@@ -117,8 +116,4 @@ def scatter_panels(path: str, panels: Sequence[Tuple[str, np.ndarray]], *, marke
         ax.set_aspect("equal")
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_title(label, fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)

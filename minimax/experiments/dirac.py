@@ -25,6 +25,7 @@ from minimax.diagnostics import spectral_radius
 from minimax.game import Players
 from minimax.games.toy import DIRAC_DISTANCES, dirac_gan, rotation_spectral_radius
 from minimax.experiments.common import require_known, require_positive_floats, require_positive_ints
+from minimax.plots import pyplot, save_figure
 from minimax.results import format_table, write_results
 
 DISTANCES = tuple(DIRAC_DISTANCES)
@@ -96,11 +97,7 @@ def _rows(distance, method, hparams, results, radii):
 
 def plot_trajectories(path, trajectories, methods, distances, title):
     """One panel per distance: the flow −F as streamlines and each method's trajectory of seed 0."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(distances), figsize=(4.6 * len(distances), 4.4), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(distances), figsize=(4.6 * len(distances), 4.4), squeeze=False)
     grid = np.linspace(-2, 2, 41)
     T, W = np.meshgrid(grid, grid)
     for ax, distance in zip(axes[0], distances):
@@ -116,10 +113,7 @@ def plot_trajectories(path, trajectories, methods, distances, title):
         ax.plot(0, 0, "k*", ms=10)
         ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (generator)", ylabel="w (critic)", title=distance)
     axes[0][0].legend(loc="lower left", fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def add_arguments(parser):

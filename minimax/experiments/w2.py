@@ -32,7 +32,7 @@ from minimax.experiments.common import (UsageError, fill_defaults, require_known
                                         require_positive_ints)
 from minimax.metrics import MEMORIZATION_TOL
 from minimax.models import MLPGenerator
-from minimax.plots import image_mosaic
+from minimax.plots import image_mosaic, seed_bands
 from minimax.results import format_table, write_results
 
 COUPLINGS = ("exact", "sinkhorn")
@@ -99,26 +99,6 @@ def run_coupling(coupling: str, data, keys, *, steps, lr, latent_dim, width, eps
     return jax.jit(jax.vmap(run_one))(keys)
 
 
-def plot_bounds(path, curves):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for label, (steps, bound) in curves.items():
-        lo, mid, hi = np.percentile(np.maximum(bound, 1e-12), [0, 50, 100], axis=0)
-        ax.plot(steps, mid, label=label)
-        ax.fill_between(steps, lo, hi, alpha=0.25)
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("W2² bound  Σ α‖x − G(z)‖²")
-    ax.set_title("W2 regression on 32 MNIST digits (median, min–max over seeds)", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def main(args) -> int:
     validate(args)
     data, labels = mnist32(scale="unit")
@@ -151,7 +131,7 @@ def main(args) -> int:
         label = f"{coupling} ({'once' if period is None else f'every {period}'})"
         panels.append((f"{label}: generated digit matched to each training digit, seed 0",
                        np.asarray(samples[0])[np.asarray(mem.perm[0])]))
-        curves[label] = (np.asarray(trajectory["step"][0]), bound)
+        steps, curves[label] = np.asarray(trajectory["step"][0]), bound
 
     config = {"data": args.data, "labels": np.asarray(labels), "steps": args.steps, "seeds": args.seeds,
               "seed": args.seed, "lr": args.lr, "optimizer": "adam", "latent_dim": args.latent_dim,
@@ -162,7 +142,8 @@ def main(args) -> int:
     samples_png = os.path.join(args.out, "w2_samples.png")
     bound_png = os.path.join(args.out, "w2_bound.png")
     image_mosaic(samples_png, [("training digits", data)] + panels, image_shape=(28, 28), cols=16, panels_per_row=1)
-    plot_bounds(bound_png, curves)
+    seed_bands(bound_png, steps, curves, ylabel="W2² bound  Σ α‖x − G(z)‖²", log=True,
+               title="W2 regression on 32 MNIST digits (median, min–max over seeds)")
     print(format_table(rows, TABLE_COLUMNS))
     print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {bound_png} "
           f"({time.perf_counter() - start:.1f}s)")

@@ -173,10 +173,11 @@ def compiled_sweep(run_one: Callable, *, seed_batch_size: Optional[int] = None) 
     Cached per (``run_one``, ``seed_batch_size``): calling :func:`sweep` again with the
     same ``run_one`` reuses the compilation (new shapes still retrace, as with any jit).
     """
-    return _compiled_sweep(run_one, seed_batch_size)
+    return _compiled_sweep(run_one, seed_batch_size)  # positional: one cache key per (run_one, batch)
 
 
-@functools.lru_cache(maxsize=64)
+# Each entry keeps its run_one, and the data it closes over, alive: keep the cache small.
+@functools.lru_cache(maxsize=16)
 def _compiled_sweep(run_one, seed_batch_size):
     def over_seeds(hp, ks):
         one = lambda k: run_one(hp, k)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import shlex
+import signal
 import sys
+import tempfile
+import traceback
 
-from minimax.experiments.common import UsageError
+from minimax.experiments.common import STOP, UsageError
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {
@@ -39,17 +44,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigint(signum, frame):
+    if STOP.is_set():  # a second Ctrl-C: stop now
+        raise KeyboardInterrupt
+    STOP.set()
+    print("\nminimax: stopping at the end of this block (Ctrl-C again to stop now)", file=sys.stderr)
+
+
+def _log_error(args) -> str:
+    """Writes the current exception's traceback to a log file and returns its path."""
+    directory = getattr(args, "out", None)
+    if not (directory and os.path.isdir(directory) and os.access(directory, os.W_OK)):
+        directory = tempfile.gettempdir()
+    path = os.path.join(directory, "minimax-error.log")
+    with open(path, "w") as f:
+        f.write(f"minimax {' '.join(map(shlex.quote, sys.argv[1:]))}\n\n")
+        traceback.print_exc(file=f)
+    return path
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = [DEFAULT_COMMAND] + argv
     parser = build_parser()
     args = parser.parse_args(argv)
+    from minimax import train
+
+    STOP.clear()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if _main_thread() else None
     try:
         return importlib.import_module(COMMANDS[args.command][0]).main(args) or 0
     except UsageError as err:
         print(f"minimax {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except train.Interrupted as err:
+        again = " ".join(map(shlex.quote, ["minimax"] + argv + ([] if "--resume" in argv else ["--resume"])))
+        how = f"; resume with: {again}" if err.directory else " (run with --checkpoint-every K to be able to resume)"
+        print(f"minimax {args.command}: {err}{how}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"minimax {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # an internal error: one line here, the traceback in a log
+        path = _log_error(args)
+        print(f"minimax {args.command}: internal error: {type(err).__name__}: {err} (traceback in {path})",
+              file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -130,11 +130,20 @@ class ConvCritic(nn.Module):
 def nnx_model(module) -> Tuple[Callable, object]:
     """Splits a flax nnx module into ``(apply, params)`` with ``apply(params, x) = module(x)``.
 
-    ``params`` is the module's ``nnx.Param`` state (a pytree); the graph definition and
-    any other state (batch statistics, RNG counters) are captured, fixed, in ``apply``.
+    ``params`` is the module's ``nnx.Param`` state (a pytree); the graph definition and the
+    other state (batch statistics, RNG counters) are fixed in ``apply``, which rebuilds the
+    module from fresh copies of that state at each call, so it runs under ``jit``, ``grad``
+    and ``vmap`` (a module's own updates of that state are discarded). BatchNorm therefore
+    normalizes with the statistics of each batch in training mode, and Dropout draws the same
+    mask at every call (its RNG counter is part of the fixed state); call ``module.eval()``
+    before splitting for inference behaviour.
     """
     from flax import nnx
     if not isinstance(module, nnx.Module):
         raise TypeError(f"nnx_model: expected a flax nnx Module, got {type(module).__name__}")
     graphdef, params, rest = nnx.split(module, nnx.Param, ...)
-    return (lambda p, x: nnx.merge(graphdef, p, rest)(x)), params
+
+    def apply(p, x):
+        return nnx.merge(graphdef, p, jax.tree_util.tree_map(jnp.copy, rest))(x)
+
+    return apply, params

@@ -11,8 +11,8 @@ trailing axes are flattened (a 1-D array is n scalar samples).
 * :func:`sinkhorn`: the entropic coupling (ott-jax Sinkhorn) with ε, ε-scaling and a
   fixed-iteration mode for vmap.
 * :func:`regression_pairs`: a plan P turned into one regression target per latent.
-* :func:`w2_regression`: trains a generator on the bound
-  W₂²(ν̂, (G_θ)#ξ̂) <= E_{(x,z)~α}‖x − G_θ(z)‖² for a coupling α, a plain regression
+* :func:`w2_game`: the bound W₂²(ν̂, (G_θ)#ξ̂) <= E_{(x,z)~α}‖x − G_θ(z)‖² for a coupling α,
+  a plain regression, as a single-player game with the coupling as its carried state
   (Chae, Kim & Kim, "Rethinking memorization-generalization trade-off in generative
   models", ICML HiLD workshop 2025; D. Kim, KIAS talk, Jan 2026).
 * :func:`sinkhorn_divergence` (a debiased generator loss) and :func:`w2_squared` (an
@@ -24,6 +24,7 @@ skipped for traced values inside ``jit``/``vmap``.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -36,6 +37,8 @@ from ott.geometry import costs, epsilon_scheduler, geometry
 from ott.problems.linear import linear_problem
 from ott.solvers.linear import sinkhorn as ott_sinkhorn
 from ott.tools import sinkhorn_divergence as ott_divergence
+
+from minimax.game import Game
 
 PAIR_METHODS = ("barycentric", "argmax", "sample")
 
@@ -280,14 +283,9 @@ def w2_squared(x, y, *, method: str = "exact", epsilon=0.01, relative_epsilon: b
 
 # ----------------------------------------------------------------------------- W2 regression
 
-class W2Result(NamedTuple):
-    params: Any        # final generator parameters
-    latents: jax.Array  # latents of the last coupling (the fixed set ẑ, or the last draw)
-    batch: jax.Array   # data points of the last coupling
-    trajectory: dict   # "step", "w2_bound" (and "w2_exact"), steps // record_every + 1 entries
+class Coupled(NamedTuple):
+    """A coupling turned into regression targets: the game state of :func:`w2_game`."""
 
-
-class _Coupled(NamedTuple):
     latents: jax.Array   # (m, ...) z_j
     batch: jax.Array     # (n, ...) x_i coupled to them
     targets: jax.Array   # (m, ...) regression targets t_j
@@ -301,18 +299,69 @@ def _sq_norms(a, b):
     return jnp.sum((a - b).reshape(a.shape[0], -1) ** 2, axis=1)
 
 
-def w2_regression(generator: Callable, params, data, key, *, optimizer: optax.GradientTransformation,
-                  steps: int, latents: Union[jax.Array, Callable], coupling: str = "exact",
-                  epsilon: float = 0.01, relative_epsilon: bool = True,
-                  sinkhorn_iterations: Optional[int] = None, pairs: str = "barycentric",
-                  recompute_every: Optional[int] = None, record_every: Optional[int] = None,
-                  record_exact: bool = False) -> W2Result:
-    """Trains G_θ on the W2 regression bound  B(θ, α) = Σ_ij α_ij ‖x_i − G_θ(z_j)‖² >= W₂²(ν̂, (G_θ)#ξ̂).
+@dataclasses.dataclass(frozen=True)
+class W2Regression:
+    """The pieces of the W2 regression game (static): how to couple, and the losses and hooks."""
+
+    generator: Callable
+    latent_sampler: Optional[Callable]
+    coupling: str
+    epsilon: float
+    relative_epsilon: bool
+    sinkhorn_iterations: Optional[int]
+    pairs: str
+    recompute_every: Optional[int]
+    batch_size: int     # data points per coupling
+    latent_count: int   # m
+
+    def couple(self, params, key, args) -> Coupled:
+        data, fixed_latents = args
+        k_z, k_x, k_pairs = jax.random.split(key, 3)
+        z = self.latent_sampler(k_z) if self.latent_sampler is not None else fixed_latents
+        n = data.shape[0]
+        x = data if self.batch_size == n else data[jax.random.choice(k_x, n, (self.batch_size,), replace=False)]
+        g = lax.stop_gradient(self.generator(params.min, z))
+        m = z.shape[0]
+        if self.coupling == "exact":
+            t = x.at[_assign(x.reshape(m, -1), g.reshape(m, -1)).perm].set(x)  # t_{σ(i)} = x_i
+            return Coupled(z, x, t, t, jnp.full((m,), 1.0 / m), jnp.zeros((), x.dtype))
+        plan = sinkhorn(x, g, epsilon=self.epsilon, relative_epsilon=self.relative_epsilon,
+                        iterations=self.sinkhorn_iterations).plan
+        centers, weights = regression_pairs(plan, x)
+        targets = centers if self.pairs == "barycentric" else regression_pairs(plan, x, method=self.pairs,
+                                                                                key=k_pairs)[0]
+        offset = plan.sum(1) @ _sq_norms(x, 0.0) - weights @ _sq_norms(centers, 0.0)  # Σ_ij P_ij ‖x_i − t̄_j‖²
+        return Coupled(z, x, targets, centers, weights, jnp.maximum(offset, 0.0))
+
+    def loss(self, params, key, args, c: Coupled):
+        return c.weights @ _sq_norms(c.targets, self.generator(params.min, c.latents))
+
+    def init_state(self, params, key, args):
+        return self.couple(params, key, args)
+
+    def update_state(self, c: Coupled, params, key, args, step, aux):
+        if self.recompute_every is None:
+            return c
+        return lax.cond(step % self.recompute_every == 0, lambda: self.couple(params, key, args), lambda: c)
+
+    def bound(self, params, c: Coupled):
+        """B(θ, α) = Σ_ij α_ij ‖x_i − G_θ(z_j)‖² for the coupling α in use."""
+        return c.weights @ _sq_norms(c.centers, self.generator(params.min, c.latents)) + c.offset
+
+
+def w2_game(generator: Callable, data, latents: Union[jax.Array, Callable], *, coupling: str = "exact",
+            epsilon: float = 0.01, relative_epsilon: bool = True, sinkhorn_iterations: Optional[int] = None,
+            pairs: str = "barycentric", recompute_every: Optional[int] = None,
+            sample_init: Optional[Callable] = None) -> Game:
+    """The W2 regression bound  B(θ, α) = Σ_ij α_ij ‖x_i − G_θ(z_j)‖² >= W₂²(ν̂, (G_θ)#ξ̂), as a game.
 
     Any coupling α ∈ Π(ν̂, ξ̂) gives the bound; α is the optimal (``coupling="exact"``) or
     entropic (``"sinkhorn"``) coupling between the data x_i and the generated points G_θ(z_j).
     Given α the problem is a regression of G_θ(z_j) onto targets t_j (see
-    :func:`regression_pairs`; exact couplings regress onto the matched x_σ⁻¹(j)).
+    :func:`regression_pairs`; exact couplings regress onto the matched x_σ⁻¹(j)). It is a
+    single-player game (the max player is ``()``) whose carried state is the coupling, a
+    :class:`Coupled`, so any rule of :mod:`minimax.updates` trains it with
+    :func:`minimax.train.run`; record the bound with :func:`w2_metrics`.
 
     * Empirical risk: ``latents`` is a fixed array ẑ (m, ...) and ``recompute_every=None``:
       α is computed once, at θ₀, and training is plain regression.
@@ -322,97 +371,63 @@ def w2_regression(generator: Callable, params, data, key, *, optimizer: optax.Gr
 
     Args:
       generator: ``generator(params, z) -> x`` mapping (m, ...) latents to (m, ...) samples.
-      params: initial generator parameters θ₀.
-      data: (n, ...) training points.
-      key: PRNG key (latent draws, data batches, sampled pairs).
-      optimizer: any optax transformation, applied to ∇_θ Σ_j w_j ‖t_j − G_θ(z_j)‖².
-      steps: number of optimizer steps T (static).
-      latents: fixed latent set, or a sampler ``key -> latents``.
-      coupling: ``"exact"`` (needs n = m) or ``"sinkhorn"``.
+      data: (n, ...) training points (a leaf of the game).
+      latents: fixed latent set (a leaf), or a sampler ``key -> latents``.
+      coupling: ``"exact"`` (needs as many data points as latents) or ``"sinkhorn"``.
       epsilon, relative_epsilon, sinkhorn_iterations: Sinkhorn options (:func:`sinkhorn`);
         the default ε is 0.01 × the mean cost.
       pairs: how a Sinkhorn plan becomes targets (``regression_pairs`` method).
       recompute_every: k, or None to couple once (required for a latent sampler).
-      record_every: record every this many steps (must divide T); default T.
-      record_exact: also record exact W₂²(batch, G_θ(z)) (an assignment per record; n = m).
+      sample_init: ``key -> Players(θ, ())`` for sweeps.
 
-    Returns:
-      :class:`W2Result`; ``trajectory["w2_bound"][r]`` is B(θ, α) at step ``trajectory["step"][r]``
-      for the coupling α in use then, an upper bound of that step's W₂² (for a Sinkhorn
-      plan, up to its marginal error).
+    References: Chae, Kim & Kim, "Rethinking memorization-generalization trade-off in
+    generative models", ICML HiLD workshop 2025; D. Kim, KIAS talk, Jan 2026.
     """
-    record_every = steps if record_every is None else record_every
-    for name, v in (("steps", steps), ("record_every", record_every)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"w2_regression: `{name}` must be a positive integer, got {v!r}")
-    if steps % record_every:
-        raise ValueError(f"w2_regression: `record_every` ({record_every}) must divide `steps` ({steps})")
     if recompute_every is not None and (not isinstance(recompute_every, (int, np.integer)) or recompute_every < 1):
-        raise ValueError(f"w2_regression: `recompute_every` must be a positive integer or None, got {recompute_every!r}")
+        raise ValueError(f"w2_game: `recompute_every` must be a positive integer or None, got {recompute_every!r}")
     if coupling not in ("exact", "sinkhorn"):
-        raise ValueError(f"w2_regression: `coupling` must be 'exact' or 'sinkhorn', got {coupling!r}")
+        raise ValueError(f"w2_game: `coupling` must be 'exact' or 'sinkhorn', got {coupling!r}")
     if pairs not in PAIR_METHODS:
-        raise ValueError(f"w2_regression: `pairs` must be one of {PAIR_METHODS}, got {pairs!r}")
+        raise ValueError(f"w2_game: `pairs` must be one of {PAIR_METHODS}, got {pairs!r}")
+    if not callable(generator):
+        raise TypeError(f"w2_game: `generator` must be callable, got {type(generator).__name__}")
     if coupling == "sinkhorn":
         _positive(epsilon, "epsilon")
     _points(data, "data")
     data = jnp.asarray(data, jnp.result_type(float))
     fresh = callable(latents)
     if fresh and recompute_every is None:
-        raise ValueError("w2_regression: a latent sampler needs `recompute_every` (fresh latents each recomputation)")
-    z_shape = jax.eval_shape(latents, key) if fresh else jax.ShapeDtypeStruct(jnp.shape(latents), jnp.result_type(latents))
-    if not fresh:
-        _points(latents, "latents")
-    m, n = z_shape.shape[0], data.shape[0]
+        raise ValueError("w2_game: a latent sampler needs `recompute_every` (fresh latents each recomputation)")
+    if fresh:
+        m = jax.eval_shape(latents, jax.random.PRNGKey(0)).shape[0]
+    else:
+        latents = _points(latents, "latents").reshape(jnp.shape(latents))
+        m = latents.shape[0]
+    n = data.shape[0]
     batch_size = min(m, n) if fresh else n
-    g_shape = jax.eval_shape(generator, params, z_shape).shape
-    if g_shape != (m,) + data.shape[1:]:
-        raise ValueError(f"w2_regression: generator maps latents {z_shape.shape} to {g_shape}, expected "
-                         f"{(m,) + data.shape[1:]} (m latents, data sample shape)")
-    if (coupling == "exact" or record_exact) and batch_size != m:
-        raise ValueError(f"w2_regression: exact couplings need as many data points as latents, got {batch_size} and {m}")
+    if coupling == "exact" and batch_size != m:
+        raise ValueError(f"w2_game: exact couplings need as many data points as latents, got {batch_size} and {m}")
+    spec = W2Regression(generator, latents if fresh else None, coupling, float(epsilon), relative_epsilon,
+                        sinkhorn_iterations, pairs, recompute_every, batch_size, m)
+    return Game(loss=spec.loss, args=(data, None if fresh else latents), name="w2_regression",
+                sample_init=sample_init, init_state=spec.init_state, update_state=spec.update_state)
 
-    def couple(params, key) -> _Coupled:
-        k_z, k_x, k_pairs = jax.random.split(key, 3)
-        z = latents(k_z) if fresh else jnp.asarray(latents)
-        x = data if batch_size == n else data[jax.random.choice(k_x, n, (batch_size,), replace=False)]
-        g = lax.stop_gradient(generator(params, z))
-        if coupling == "exact":
-            t = x.at[assignment(x, g).perm].set(x)  # t_{σ(i)} = x_i
-            return _Coupled(z, x, t, t, jnp.full((m,), 1.0 / m), jnp.zeros((), x.dtype))
-        plan = sinkhorn(x, g, epsilon=epsilon, relative_epsilon=relative_epsilon, iterations=sinkhorn_iterations).plan
-        centers, weights = regression_pairs(plan, x)
-        targets = centers if pairs == "barycentric" else regression_pairs(plan, x, method=pairs, key=k_pairs)[0]
-        offset = plan.sum(1) @ _sq_norms(x, 0.0) - weights @ _sq_norms(centers, 0.0)  # Σ_ij P_ij ‖x_i − t̄_j‖²
-        return _Coupled(z, x, targets, centers, weights, jnp.maximum(offset, 0.0))
 
-    def loss(params, c: _Coupled):
-        return c.weights @ _sq_norms(c.targets, generator(params, c.latents))
+def w2_metrics(game: Game, *, exact: bool = True) -> Callable:
+    """Metrics for :func:`minimax.train.run` on a :func:`w2_game`: ``w2_bound`` B(θ, α) for the
+    coupling in use (an upper bound of W₂², for a Sinkhorn plan up to its marginal error) and,
+    with ``exact``, ``w2_exact`` = W₂²(batch, G_θ(z)) by an optimal assignment (n = m)."""
+    spec = game.loss.__self__
+    if not isinstance(spec, W2Regression):
+        raise TypeError("w2_metrics: expected a game built by minimax.ot.w2_game")
+    if exact and spec.batch_size != spec.latent_count:
+        raise ValueError(f"w2_metrics: `exact` needs as many data points per coupling as latents, got "
+                         f"{spec.batch_size} and {spec.latent_count}")
 
-    def record(params, c: _Coupled):
-        g = generator(params, c.latents)
-        out = {"w2_bound": c.weights @ _sq_norms(c.centers, g) + c.offset}
-        if record_exact:
-            out["w2_exact"] = assignment(c.batch, g).cost
+    def metrics(params, key, game, c: Coupled):
+        out = {"w2_bound": spec.bound(params, c)}
+        if exact:
+            g = spec.generator(params.min, c.latents)
+            out["w2_exact"] = _assign(c.batch.reshape(c.batch.shape[0], -1), g.reshape(g.shape[0], -1)).cost
         return out
-
-    def one(carry, i):
-        params, opt_state, c = carry
-        if recompute_every is not None:
-            c = lax.cond((i > 0) & (i % recompute_every == 0), lambda: couple(params, jax.random.fold_in(key, i)),
-                         lambda: c)
-        grads = jax.grad(loss)(params, c)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state, c), None
-
-    def block(carry, start):
-        carry, _ = lax.scan(one, carry, start + jnp.arange(record_every))
-        return carry, record(carry[0], carry[2])
-
-    c0 = couple(params, jax.random.fold_in(key, 0))
-    first = record(params, c0)
-    (params, _, c), rest = lax.scan(block, (params, optimizer.init(params), c0),
-                                    jnp.arange(0, steps, record_every))
-    trajectory = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
-    trajectory["step"] = jnp.arange(0, steps + 1, record_every)
-    return W2Result(params, c.latents, c.batch, trajectory)
+    return metrics

@@ -183,9 +183,9 @@ def test_mmd_gan_with_feature_critic():
     latent = normal_latent(8, 2)
     p = init_players(gen, critic, KEY, latent)
     game = gan_game(gen.apply, critic.apply, mmd_gan(), jax.random.normal(KEY, (8, 2)), latent)
-    f, values = jax.jit(lambda p: (game.field(p, KEY), jnp.stack([game.max_loss(p, KEY), game.loss(p, KEY)])))(p)
-    assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(f))
-    np.testing.assert_allclose(values[0], -values[1], rtol=1e-6)
+    ev = jax.jit(lambda g, p: g.evaluate(p, KEY))(game, p)
+    assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(ev.field))
+    np.testing.assert_allclose(ev.loss_max, -ev.loss_min, rtol=1e-6)
 
 
 def test_builder_errors():

@@ -7,29 +7,54 @@ import numpy as np
 import pytest
 
 from minimax import cli, train
-from minimax.data import mnist32
-from minimax.experiments.mnist32 import make_run_one
+from minimax.data import load_mnist_subset, mnist32
+from minimax.experiments import common
+from minimax.experiments.mnist32 import build_game, make_rule, memorization_metrics, run_configuration
 
 
-def test_the_vmapped_sweep_equals_single_runs_and_is_deterministic():
+def test_the_sweep_equals_single_runs_and_is_deterministic():
     data, _ = mnist32()
     latents = jax.random.normal(jax.random.PRNGKey(0), (32, 4))
-    run_one = make_run_one("zero_infinity", "eg", data=data, latents=latents, optimizer="sgd", steps=6,
-                           record_every=3, width=8)
+    kwargs = dict(data=data, latents=latents, optimizer="sgd", steps=6, record_every=3, width=8)
     hp = train.hyperparameter_grid(lr=[1e-3], tau=[1.0, 5.0])
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    traj, diverged, samples = train.sweep(run_one, hp, keys)
+    traj, diverged, samples = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
     assert traj["mean_matched_distance"].shape == (2, 2, 3) and samples.shape == (2, 2, 32, 784)
+    game, generator, _ = build_game("zero_infinity", data, latents, 8)
     for h in range(2):
         for s in range(2):
-            one = jax.jit(run_one)({k: v[h] for k, v in hp.items()}, keys[s])
-            np.testing.assert_allclose(traj["mean_matched_distance"][h, s], one[0]["mean_matched_distance"], rtol=1e-4)
-            np.testing.assert_allclose(samples[h, s], one[2], atol=1e-5)
-    again = train.sweep(run_one, hp, keys)
+            k_init, k_run = jax.random.split(keys[s])
+            one = jax.jit(lambda p, hp: train.run(game, make_rule("eg", "sgd")(hp), p, k_run, steps=6, record_every=3,
+                                                  metrics=memorization_metrics(generator)))(
+                game.sample_init(k_init), {k: v[h] for k, v in hp.items()})
+            np.testing.assert_allclose(traj["mean_matched_distance"][h, s], one.trajectory["mean_matched_distance"],
+                                       rtol=1e-4)
+    again = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
     assert np.array_equal(again[2], samples)
     # The initial generator is the same for both τ, and τ changes the trajectory afterwards.
     np.testing.assert_array_equal(traj["mean_matched_distance"][0, :, 0], traj["mean_matched_distance"][1, :, 0])
     assert float(jnp.max(jnp.abs(samples[0] - samples[1]))) > 1e-6
+
+
+def test_one_compilation_serves_two_digit_sets_and_the_digits_are_not_constants():
+    data, _ = mnist32()
+    other = load_mnist_subset(64)[0][32:]  # the next 32 digits
+    latents = jax.random.normal(jax.random.PRNGKey(0), (32, 4))
+    hp = train.hyperparameter_grid(lr=[1e-3], tau=[1.0])
+    keys = jax.random.split(jax.random.PRNGKey(1), 2)
+    kwargs = dict(latents=latents, optimizer="sgd", steps=4, record_every=2, width=8)
+    before = dict(train.compile_stats)
+    a = run_configuration("js", "gda", hp, keys, data=data, **kwargs)
+    b = run_configuration("js", "gda", hp, keys, data=other, **kwargs)
+    assert train.compile_stats["misses"] - before["misses"] == 2 and train.compile_stats["hits"] - before["hits"] == 2
+    assert not np.allclose(a[0]["mean_matched_distance"], b[0]["mean_matched_distance"])
+    game, _, _ = build_game("js", data, latents, 8)
+    state = train.init_state(game, make_rule("gda", "sgd")({"lr": 1e-3, "tau": 1.0}), game.sample_init(keys[0]))
+    step = lambda g, s: train.make_step(g, make_rule("gda", "sgd")({"lr": 1e-3, "tau": 1.0}))(s, keys[1])
+    text = jax.jit(step).lower(game, state).as_text()
+    assert len(text) < 400_000  # 32 × 784 digits as a constant would add ≥ 25 000 numbers (≥ 250 kB of text)
+    big = game.replace(args=(jnp.tile(data, (16, 1)), jnp.tile(latents, (16, 1))))
+    assert abs(len(jax.jit(step).lower(big, state).as_text()) - len(text)) < 2_000
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +79,38 @@ def test_quick_run_writes_the_table_and_figures(quick_run):
         assert (out / name).stat().st_size > 0
 
 
+class StopAfter:
+    """Stands in for the CLI's Ctrl-C flag: reports a stop request at its n-th poll."""
+
+    def __init__(self, n):
+        self.n, self.polls = n, 0
+
+    def clear(self):
+        self.polls = 0
+
+    def is_set(self):
+        self.polls += 1
+        return self.polls >= self.n
+
+
+def test_an_interrupted_then_resumed_run_writes_the_same_rows(tmp_path, monkeypatch, capsys):
+    argv = ["mnist32", "--quick", "--steps", "12", "--methods", "eg", "--tau", "1", "--checkpoint-every", "2"]
+    assert cli.main(argv + ["--out", str(tmp_path / "whole")]) == 0
+    monkeypatch.setattr(common, "STOP", StopAfter(15))  # 11 polls in the first configuration, stops in the second
+    assert cli.main(argv + ["--out", str(tmp_path / "cut")]) == 130
+    err = capsys.readouterr().err
+    assert "resume with: minimax mnist32" in err and "--resume" in err and not (tmp_path / "cut" / "mnist32.json").exists()
+    monkeypatch.setattr(common, "STOP", StopAfter(10**9))
+    assert cli.main(argv + ["--out", str(tmp_path / "cut"), "--lr", "2e-4", "--resume"]) == 2
+    assert "differing: config.lr" in capsys.readouterr().err
+    assert cli.main(argv + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
+    rows = [json.loads((tmp_path / d / "mnist32.json").read_text())["rows"] for d in ("whole", "cut")]
+    assert rows[0] == rows[1]
+
+
 @pytest.mark.parametrize("args,needle", [(["--steps", "0"], "--steps"), (["--methods", "adamw"], "unknown method"),
-                                         (["--lr", "-1"], "--lr")])
+                                         (["--lr", "-1"], "--lr"), (["--checkpoint-every", "-1"], "--checkpoint-every"),
+                                         (["--out", "/proc/nope"], "--out")])
 def test_bad_arguments_are_one_line_errors(args, needle, capsys):
     assert cli.main(["mnist32", "--quick"] + args) == 2
     err = capsys.readouterr().err.strip()

@@ -1,4 +1,4 @@
-"""Critic regularizers and the consensus term against critics whose input gradients are known."""
+"""Critic regularizers against critics whose input gradients are known."""
 import functools
 
 import jax
@@ -8,10 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minimax import Players
-from minimax.games import bilinear
-from minimax.losses import (consensus_field, consensus_penalty, gradient_penalty, one_sided_gradient_penalty,
-                            r1_penalty, r2_penalty)
+from minimax.losses import gradient_penalty, one_sided_gradient_penalty, r1_penalty, r2_penalty
 
 KEY = jax.random.PRNGKey(0)
 SHAPE = (6, 2, 3)  # batches of 2×3 "images": norms are over all non-batch axes
@@ -98,18 +95,3 @@ def test_regularizers_reject_bad_inputs():
         r1_penalty(lambda w, x: x, w, jnp.ones((4, 2)), None)
     with pytest.raises(ValueError, match="batch axis"):
         r1_penalty(linear_critic, w, jnp.float32(1.0), None)
-
-
-def test_consensus_on_the_bilinear_game():
-    """L = xy: F = (y, −x), J_F = [[0, 1], [−1, 0]], ½‖F‖² = ½(x² + y²),
-    F_γ = F + γJᵀF = (y + γx, −x + γy), whose Jacobian has eigenvalues γ ± i (attracting for γ > 0)."""
-    field, gamma = bilinear().field, 0.3
-    p = Players(jnp.float32(0.8), jnp.float32(-1.5))
-    np.testing.assert_allclose(consensus_penalty(field, p), 0.5 * (0.8**2 + 1.5**2), rtol=1e-6)
-    out = consensus_field(field, gamma)(p)
-    np.testing.assert_allclose([out.min, out.max], [-1.5 + gamma * 0.8, -0.8 + gamma * -1.5], rtol=1e-6)
-    flat = lambda v: jnp.stack(consensus_field(field, gamma)(Players(v[0], v[1])))
-    eig = np.linalg.eigvals(np.asarray(jax.jacfwd(flat)(jnp.zeros(2))))
-    np.testing.assert_allclose(sorted(eig, key=np.imag), [gamma - 1j, gamma + 1j], atol=1e-6)
-    with pytest.raises(TypeError, match="callable"):
-        consensus_field(None, gamma)

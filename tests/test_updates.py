@@ -5,16 +5,17 @@ import numpy as np
 import optax
 import pytest
 
-from minimax import Players, games, updates
+from minimax import Game, Players, games, train, updates
 from minimax.updates import RULES
 
 ETA = 0.1
 # A nonlinear game with a non-trivial field: L = θ²w/2 + sin(θ) w − w²/4 (θ, w in R²).
-LOSS = lambda p, key=None: jnp.sum(0.5 * p.min**2 * p.max + jnp.sin(p.min) * p.max - 0.25 * p.max**2)
-GAME = games.bilinear().__class__(loss=LOSS, name="nonlinear")
+LOSS = lambda p, key=None, args=None, state=None: jnp.sum(0.5 * p.min**2 * p.max + jnp.sin(p.min) * p.max
+                                                          - 0.25 * p.max**2)
+GAME = Game(loss=LOSS, name="nonlinear")
 F = GAME.field_fn()
 P0 = Players(jnp.array([0.3, -0.7]), jnp.array([1.1, 0.4]))
-NEEDS_FIELD_FN = ["alt_gda", "alt_gda5", "eg", "eg_plus", "eg_avg"]
+NEEDS_FIELD_FN = ["alt_gda", "alt_gda5", "alt_gda_gen_first", "eg", "eg_plus", "eg_avg"]
 
 
 def step(rule, p, state):
@@ -57,7 +58,7 @@ def test_rule_composes_with_adam_clipping_and_schedules(name):
         assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(p_new))
         p = p_new
     # Adam's step per coordinate is at most lr (|m̂/√v̂| <= 1); the schedule halves lr every inner call.
-    half_steps = {"alt_gda": 2, "alt_gda5": 6, "eg": 2, "eg_plus": 2, "eg_avg": 2}.get(name, 1)
+    half_steps = {"alt_gda": 2, "alt_gda5": 6, "alt_gda_gen_first": 2, "eg": 2, "eg_plus": 2, "eg_avg": 2}.get(name, 1)
     bound = sum(0.05 * 0.5**k for k in range(3 * half_steps)) + 1e-6
     assert float(jnp.max(jnp.abs(jnp.concatenate([p.min - P0.min, p.max - P0.max])))) <= 5 * bound
 
@@ -105,7 +106,7 @@ def test_extra_adam_advances_the_inner_state_through_both_half_steps():
     rule = updates.extragradient(optax.adam(0.01))
     p1, state = step(rule, P0, rule.init(P0))
     close(p1, optax.apply_updates(P0, u2))
-    assert int(state[0].count) == 2 == int(s2[0].count)
+    assert int(state.inner_state[0].count) == 2 == int(s2[0].count)
 
 
 @pytest.mark.parametrize("M", [1, 5])
@@ -118,6 +119,43 @@ def test_alternating_equation(M):
     close(step(rule, P0, rule.init(P0))[0], Players(theta, w))
 
 
+@pytest.mark.parametrize("M", [1, 3])
+def test_alternating_generator_first_equation(M):
+    theta = P0.min - ETA * F(P0).min
+    w = P0.max
+    for _ in range(M):
+        w = w - ETA * F(Players(theta, w)).max
+    rule = updates.alternating(optax.sgd(ETA), max_steps=M, order="generator_first")
+    close(step(rule, P0, rule.init(P0))[0], Players(theta, w))
+    with pytest.raises(ValueError, match="order"):
+        updates.alternating(optax.sgd(ETA), order="both")
+
+
+def draws_field(p, draw=0):
+    """A field that depends on the minibatch index: F shifted by draw (to see which draw a rule uses)."""
+    f = F(p)
+    return Players(f.min + draw, f.max + 10.0 * draw)
+
+
+def test_resampling_rules_use_a_fresh_draw_for_every_later_evaluation():
+    f0 = draws_field(P0)
+    # EG: the extrapolation uses F(p_k) (draw 0), the update F(p̃) on draw 1
+    p_half = sub(P0, f0, ETA)
+    rule = updates.extragradient(optax.sgd(ETA), resample=True)
+    out, _ = rule.update(f0, rule.init(P0), P0, field_fn=draws_field)
+    close(optax.apply_updates(P0, out), sub(P0, draws_field(p_half, 1), ETA))
+    out, _ = updates.extragradient(optax.sgd(ETA)).update(f0, rule.init(P0), P0, field_fn=draws_field)
+    close(optax.apply_updates(P0, out), sub(P0, draws_field(p_half, 0), ETA))
+    # alternating, critic first, M = 3: critic steps on draws 0, 1, 2 and the generator on draw 3
+    w = P0.max
+    for m in range(3):
+        w = w - ETA * draws_field(Players(P0.min, w), m).max
+    theta = P0.min - ETA * draws_field(Players(P0.min, w), 3).min
+    rule = updates.alternating(optax.sgd(ETA), max_steps=3, resample=True)
+    out, _ = rule.update(f0, rule.init(P0), P0, field_fn=draws_field)
+    close(optax.apply_updates(P0, out), Players(theta, w))
+
+
 def test_alternating_with_a_traced_number_of_max_steps_matches_the_static_one():
     def one(M):
         rule = updates.alternating(optax.sgd(ETA), max_steps=M)
@@ -127,6 +165,35 @@ def test_alternating_with_a_traced_number_of_max_steps_matches_the_static_one():
         close(jax.tree_util.tree_map(lambda x: x[i], batched), one(M))
     with pytest.raises(ValueError, match="max_steps"):
         updates.alternating(optax.sgd(ETA), max_steps=0)
+
+
+def test_optimistic_adam_is_the_daskalakis_recursion():
+    """θ_{k+1} = θ_k − 2η â_k + η â_{k−1}, â_k Adam's normalized direction (Daskalakis et al. 2018, Alg. 1),
+    written out by hand with Adam's moments; the first step is plain Adam (â_{−1} := â_0)."""
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    m = v = jax.tree_util.tree_map(jnp.zeros_like, P0)
+    p, prev, expected = P0, None, []
+    for k in range(1, 5):
+        g = F(p)
+        m = jax.tree_util.tree_map(lambda m_, g_: b1 * m_ + (1 - b1) * g_, m, g)
+        v = jax.tree_util.tree_map(lambda v_, g_: b2 * v_ + (1 - b2) * g_**2, v, g)
+        a = jax.tree_util.tree_map(lambda m_, v_: (m_ / (1 - b1**k)) / (jnp.sqrt(v_ / (1 - b2**k)) + eps), m, v)
+        prev = a if prev is None else prev
+        p = jax.tree_util.tree_map(lambda x, a_, b_: x - 2 * lr * a_ + lr * b_, p, a, prev)
+        prev = a
+        expected.append(p)
+    rule = updates.optimistic(optax.adam(lr, b1=b1, b2=b2, eps=eps))
+    q, state = P0, rule.init(P0)
+    for k in range(4):
+        q, state = step(rule, q, state)
+        close(q, expected[k], rtol=1e-5, atol=1e-7)
+    # optax's optimistic Adam (without its Nesterov default) is the same recursion
+    reference = optax.optimistic_adam_v2(1.0, alpha=lr, beta=lr, b1=b1, b2=b2, eps=eps, nesterov=False)
+    q, state = P0, reference.init(P0)
+    for k in range(4):
+        u, state = reference.update(F(q), state, q)
+        q = optax.apply_updates(q, u)
+        close(q, expected[k], rtol=1e-5, atol=1e-7)
 
 
 def test_optimistic_gda_equation_over_two_steps():

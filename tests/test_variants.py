@@ -5,13 +5,17 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minimax import Players, train
+from minimax.games import gan_game
 from minimax.losses import (FisherCritic, began_convergence, began_distance, began_update, cramer_critic,
                             cramer_critic_loss, cramer_distance, cramer_generator_loss, ebgan_distance,
-                            fisher_critic, fisher_distance, fisher_lagrangian, magan_margin_update, mcgan_covariance,
+                            fisher_critic, fisher_distance, fisher_lagrangian, magan_distance, magan_margin_update,
+                            mcgan_covariance,
                             mcgan_distance, mcgan_mean, pulling_away, reconstruction_energy,
                             relaxed_wasserstein_distance, references as R)
 
@@ -198,14 +202,42 @@ def test_began_controller(k, real, fake, gamma, lambda_k):
 
 def test_began_losses():
     """L_D = E L(x) − k·E L(G(z)): the critic pushes fake energies up with weight k; L_G = E L(G(z))."""
-    d = began_distance(jnp.float32(0.3))
-    gr, gf = jax.grad(d.critic_loss, argnums=(0, 1))(jnp.ones(2), jnp.ones(4))
+    d = began_distance()
+    gr, gf = jax.grad(d.critic_loss, argnums=(0, 1))(jnp.ones(2), jnp.ones(4), jnp.float32(0.3))
     np.testing.assert_allclose(gr, 0.5)
     np.testing.assert_allclose(gf, -0.3 / 4)
-    np.testing.assert_allclose(d.generator_loss(jnp.ones(2), jnp.array([1.0, 3.0])), 2.0)
-    # k is carried state: one compiled loss serves every k.
-    losses = jax.jit(lambda k: began_distance(k).critic_loss(jnp.ones(2), jnp.full((2,), 2.0)))
-    np.testing.assert_allclose([losses(0.0), losses(0.5)], [1.0, 0.0])
+    np.testing.assert_allclose(d.generator_loss(jnp.ones(2), jnp.array([1.0, 3.0]), 0.3), 2.0)
+    np.testing.assert_allclose(d.init_state(), 0.0)
+
+
+def test_began_k_is_carried_by_the_run():
+    """A BEGAN game with energies D(x) = x² (a fixed 'autoencoder' whose energy is the critic output):
+    after each step k_{t+1} = clip(k_t + λ_k(γ E D(x) − E D(G(z)))) on that step's energies, by hand."""
+    data = jnp.array([[1.0], [2.0]])
+    latent = jnp.array([[0.5], [1.5]])
+    gamma, lam = 0.5, 0.1
+    game = gan_game(lambda th, z: z * th, lambda w, x: w * jnp.sum(x**2, axis=1), began_distance(
+        gamma=gamma, lambda_k=lam), data, latent)
+    p = Players(jnp.float32(1.2), jnp.float32(1.0))
+    res = train.run(game, optax.sgd(0.05), p, jax.random.PRNGKey(0), steps=3, record_every=1,
+                    metrics=lambda params, key, g, k: {"k": k, "theta": params.min, "w": params.max})
+    k_expected = [0.0]
+    for t in range(3):
+        th, w = float(res.trajectory["theta"][t]), float(res.trajectory["w"][t])
+        real = w * np.mean(np.sum(np.asarray(data) ** 2, 1))
+        fake = w * np.mean(np.sum((np.asarray(latent) * th) ** 2, 1))
+        k_expected.append(min(1.0, max(0.0, k_expected[-1] + lam * (gamma * real - fake))))
+    np.testing.assert_allclose(res.trajectory["k"], k_expected, rtol=1e-5, atol=1e-7)
+
+
+def test_magan_margin_adapts_once_per_epoch():
+    d = magan_distance(5.0, epoch_steps=2)
+    st = d.init_state()
+    st = d.update_state(st, jnp.array([1.0, 2.0]), jnp.array([4.0, 4.0]))   # mid-epoch: margin kept
+    assert float(st.margin) == 5.0 and int(st.count) == 1
+    st = d.update_state(st, jnp.array([2.0, 3.0]), jnp.array([4.0, 6.0]))   # epoch means: real 2, fake 4.5
+    assert float(st.margin) == pytest.approx(2.0) and int(st.count) == 0 and float(st.real_sum) == 0.0
+    np.testing.assert_allclose(d.critic_loss(jnp.array([1.0]), jnp.array([0.5]), st), 1.0 + 1.5)
 
 
 def test_magan_margin_only_shrinks_to_the_real_energy():

@@ -7,6 +7,9 @@
   vectors in [0, 1] (``scale="unit"``) or [−1, 1] (``scale="symmetric"``).
 * :class:`GaussianMixture` with :func:`ring8` and :func:`grid25`, the 2-D mode-collapse
   benchmarks (Metz et al., "Unrolled GANs", 2017; Srivastava et al., "VEEGAN", 2017).
+* Samplers that are pytrees, so a game keeps their arrays as traced leaves
+  (:func:`minimax.games.gan_game`): :func:`minibatches` of a dataset and
+  :meth:`GaussianMixture.batches`.
 
 IDX format (LeCun et al., http://yann.lecun.com/exdb/mnist/): a big-endian int32 magic
 number ``0x0000 TT DD`` (TT = 0x08 for unsigned bytes, DD = number of dimensions), one
@@ -15,6 +18,7 @@ big-endian int32 per dimension, then the data in C order. Images have magic 2051
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 from typing import NamedTuple, Optional
@@ -126,6 +130,53 @@ class GaussianMixture(NamedTuple):
         k_mode, k_noise = jax.random.split(key)
         modes = jax.random.randint(k_mode, (n,), 0, self.centers.shape[0])
         return self.centers[modes] + self.sigma * jax.random.normal(k_noise, (n, 2))
+
+    def batches(self, n: int) -> "MixtureBatches":
+        """A pytree sampler ``key -> (n, 2)`` of fresh samples (the mixture's arrays stay leaves)."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"GaussianMixture.batches: `n` must be a positive integer, got {n!r}")
+        return MixtureBatches(self, int(n))
+
+
+@dataclasses.dataclass(frozen=True)
+class MixtureBatches:
+    """``key -> mixture.sample(key, n)``, a pytree whose leaves are the mixture's centers and σ."""
+
+    mixture: GaussianMixture
+    n: int
+
+    def __call__(self, key):
+        return self.mixture.sample(key, self.n)
+
+
+@dataclasses.dataclass(frozen=True)
+class Minibatches:
+    """``key -> batch_size`` rows of ``array`` drawn without replacement, a pytree with ``array`` as its leaf."""
+
+    array: jax.Array
+    batch_size: int
+
+    def __call__(self, key):
+        rows = jax.random.choice(key, self.array.shape[0], (self.batch_size,), replace=False)
+        return self.array[rows]
+
+
+def minibatches(array, batch_size: int) -> Minibatches:
+    """A sampler of minibatches of a dataset for :func:`minimax.games.gan_game` (``data=``).
+
+    Each step draws ``batch_size`` of the n rows uniformly without replacement. The dataset
+    is a leaf of the game, so it is an argument of the compiled program, not a constant.
+    """
+    array = jnp.asarray(array)
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError(f"minibatches: `array` needs a leading axis of samples, got shape {array.shape}")
+    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= array.shape[0]:
+        raise ValueError(f"minibatches: `batch_size` must be an integer in [1, {array.shape[0]}], got {batch_size!r}")
+    return Minibatches(array, int(batch_size))
+
+
+jax.tree_util.register_dataclass(MixtureBatches, data_fields=["mixture"], meta_fields=["n"])
+jax.tree_util.register_dataclass(Minibatches, data_fields=["array"], meta_fields=["batch_size"])
 
 
 def ring8(radius: float = 2.0, sigma: float = 0.02) -> GaussianMixture:

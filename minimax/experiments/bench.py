@@ -21,13 +21,12 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+from jax import lax
 
-from minimax import train, updates
+from minimax import train
 from minimax.data import mnist32
 from minimax.experiments.common import require_positive_ints
-from minimax.experiments.mnist32 import build_game, make_run_one
-from minimax.games.gan import init_players
+from minimax.experiments.mnist32 import build_game, make_rule, memorization_metrics
 from minimax.results import format_table, write_results
 from minimax.timing import median_time
 
@@ -44,8 +43,8 @@ def matmul_flops_per_second(n: int = 2048, repeats: int = 10) -> float:
 def flops_per_step(data, latents, width) -> float:
     """XLA's flop count of one EG step (two field evaluations and the update) for one seed."""
     game, generator, critic = build_game(DISTANCE, data, latents, width)
-    rule = updates.rule(METHOD, updates.timescaled(optax.sgd(LR), TAU, game.projection))
-    state = train.init_state(rule, init_players(generator, critic, jax.random.PRNGKey(0), latents))
+    rule = make_rule(METHOD, "sgd")({"lr": LR, "tau": TAU})
+    state = train.init_state(game, rule, game.sample_init(jax.random.PRNGKey(0)))
     cost = jax.jit(train.make_step(game, rule)).lower(state, jax.random.PRNGKey(1)).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
     return float(cost["flops"])
@@ -107,19 +106,25 @@ def torch_seed_steps_per_second(data, latents, width, seeds, steps, repeats):
 
 
 def measure(seeds: int, steps: int, torch_steps: int, width: int, repeats: int, data, latents) -> dict:
-    run_one = make_run_one(DISTANCE, METHOD, data=data, latents=latents, optimizer="sgd", steps=steps,
-                           record_every=steps, width=width)
-    hp = train.hyperparameter_grid(lr=[LR], tau=[TAU])
+    game, generator, critic = build_game(DISTANCE, data, latents, width)
+    rule = make_rule(METHOD, "sgd")({"lr": LR, "tau": TAU})
+    metrics = memorization_metrics(generator)
+
+    def run_one(game, key):
+        k_init, k_run = jax.random.split(key)
+        return train.run(game, rule, game.sample_init(k_init), k_run, steps=steps, metrics=metrics)
+
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    strategies = {"vmap": train.compiled_sweep(run_one)}
+    strategies = {"vmap": jax.jit(jax.vmap(run_one, in_axes=(None, 0)))}
     for batch in (1, 8):  # batch 1: a sequential lax.map over seeds inside the one program
         if seeds > batch and seeds % batch == 0:
-            strategies[f"lax.map(batch={batch})"] = train.compiled_sweep(run_one, seed_batch_size=batch)
-    single = jax.jit(lambda key: run_one({"lr": jnp.float32(LR), "tau": jnp.float32(TAU)}, key))
-    loop = lambda ks: [single(k) for k in ks]
+            strategies[f"lax.map(batch={batch})"] = jax.jit(
+                lambda g, ks, b=batch: lax.map(lambda k: run_one(g, k), ks, batch_size=b))
+    single = jax.jit(run_one)
+    loop = lambda g, ks: [single(g, k) for k in ks]
 
-    t_loop = median_time(loop, keys, repeats=repeats)
-    t = {name: median_time(fn, hp, keys, repeats=repeats) for name, fn in strategies.items()}
+    t_loop = median_time(loop, game, keys, repeats=repeats)
+    t = {name: median_time(fn, game, keys, repeats=repeats) for name, fn in strategies.items()}
     best = min(t, key=t.get)
     work = seeds * steps
     torch_rate = torch_seed_steps_per_second(data, latents, width, seeds, torch_steps, repeats)

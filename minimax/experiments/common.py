@@ -1,14 +1,34 @@
-"""Command-line conventions shared by the experiments: one-line usage errors and argument checks."""
+"""Command-line conventions shared by the experiments: argument checks, sweeps with checkpoints and progress.
+
+* Usage errors are :class:`UsageError`: the CLI prints one line and exits with status 2.
+* :func:`add_run_arguments` gives every experiment ``--out``, ``--checkpoint-every K``
+  (blocks; 0 turns checkpoints off) and ``--resume``.
+* :func:`run_sweep` runs one :func:`minimax.train.sweep` of an experiment with its
+  checkpoint directory ``OUT/checkpoints/<experiment>/<name>``, a progress bar (tqdm on
+  stderr: step, runs diverged so far, rate) and the CLI's stop flag (Ctrl-C stops at the
+  next block boundary).
+"""
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+import threading
 from functools import partial
 from typing import Iterable, Mapping, Optional
 
 import optax
 
+from minimax import train
+
 #: ``--optimizer`` choices of the GAN experiments: name -> (learning rate -> transformation).
 OPTIMIZERS = {"sgd": optax.sgd, "adam": partial(optax.adam, b1=0.5)}
+
+#: Arguments that say how to run, not what to compute (left out of a checkpoint's config).
+RUN_ARGUMENTS = ("out", "checkpoint_every", "resume", "command")
+
+#: Set by the CLI's SIGINT handler; sweeps stop at the next block boundary when it is set.
+STOP = threading.Event()
 
 
 class UsageError(ValueError):
@@ -46,3 +66,69 @@ def require_known(kind: str, values: Iterable[str], known: Iterable[str]):
     unknown = [v for v in values if v not in known]
     if unknown:
         raise UsageError(f"unknown {kind}(s) {unknown}; expected among {known}")
+
+
+def require_writable(directory: str):
+    """Creates ``directory`` if needed and checks that a file can be written in it (before any compute)."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".minimax-write-test-"):
+            pass
+    except OSError as err:
+        raise UsageError(f"--out {directory!r} is not a writable directory ({err.strerror or err})") from None
+
+
+def add_run_arguments(parser, *, checkpoint_every: int = 10):
+    parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+    parser.add_argument("--checkpoint-every", type=int, default=checkpoint_every,
+                        help=f"save a checkpoint every K record blocks in OUT/checkpoints (0: never), "
+                             f"default {checkpoint_every}")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoints in OUT (same arguments), skipping finished parts")
+
+
+def validate_run_arguments(args):
+    require_positive_ints(args, "checkpoint_every", minimum=0)
+    require_writable(args.out)
+
+
+def config_of(args) -> dict:
+    """The arguments that define what an experiment computes (a checkpoint's config)."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in RUN_ARGUMENTS and not callable(v)}
+
+
+class Progress:
+    """A tqdm bar on stderr, ``progress(step, steps, diverged)`` as :func:`minimax.train.sweep` calls it."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __call__(self, step, steps, diverged):
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=steps, desc=self.label, unit="step", mininterval=1.0, leave=False, dynamic_ncols=True)
+        self.bar.update(step - self.bar.n)
+        self.bar.set_postfix(diverged=diverged, refresh=False)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(args, experiment: str, name: str, game, rule, hparams, keys, **kwargs):
+    """:func:`minimax.train.sweep` with the experiment's checkpoints, progress bar and stop flag."""
+    checkpoint = None
+    if args.checkpoint_every:
+        checkpoint = train.Checkpointing(os.path.join(args.out, "checkpoints", experiment, name),
+                                         every=args.checkpoint_every, resume=args.resume, overwrite=not args.resume,
+                                         config=config_of(args))
+    progress = Progress(f"{experiment} {name}")
+    try:
+        return train.sweep(game, rule, hparams, keys, checkpoint=checkpoint, progress=progress, stop=STOP.is_set,
+                           **kwargs)
+    except ValueError as err:
+        if checkpoint is not None and str(err).startswith("cannot resume"):
+            raise UsageError(str(err)) from None
+        raise
+    finally:
+        progress.close()

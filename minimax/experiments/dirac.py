@@ -14,6 +14,8 @@ import math
 import os
 import sys
 import time
+from functools import partial
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +26,8 @@ from minimax import train, updates
 from minimax.diagnostics import spectral_radius
 from minimax.game import Players
 from minimax.games.toy import DIRAC_DISTANCES, dirac_gan, rotation_spectral_radius
-from minimax.experiments.common import require_known, require_positive_floats, require_positive_ints
+from minimax.experiments.common import (add_run_arguments, require_known, require_positive_floats,
+                                        require_positive_ints, run_sweep, validate_run_arguments)
 from minimax.plots import pyplot, save_figure
 from minimax.results import format_table, write_results
 
@@ -36,42 +39,36 @@ TABLE_COLUMNS = ("distance", "method", "tau", "lr", "seeds", "converged", "diver
                  "spectral_radius", "spectral_radius_closed_form")
 
 
-def _point(params, key):
-    return {"theta": params.min, "w": params.max,
-            "distance": jnp.sqrt(params.min**2 + params.max**2)}
+def _point(params, key, game, game_state):
+    return {"theta": params.min, "w": params.max, "distance": jnp.hypot(params.min, params.max)}
 
 
-def run_configuration(distance: str, method: str, hparams: dict, keys, *, steps: int, record_every: int):
+def make_rule(method: str) -> Callable:
+    """``hp -> rule``: the registered rule around timescaled SGD, Λ_τ after the step (hp: lr, tau)."""
+    return lambda hp: updates.rule(method, updates.timescaled(optax.sgd(hp["lr"]), hp["tau"]))
+
+
+def run_configuration(distance: str, method: str, hparams: dict, keys, *, steps: int, record_every: int,
+                      sweep=train.sweep):
     """Runs one (distance, method) over the (lr, τ) grid ``hparams`` and all seeds ``keys``.
 
     Returns ``(results, radii)``: a :class:`minimax.train.RunResult` with leading axes
-    (grid, seeds), and the spectral radius at p* for each grid point.
+    (grid, seeds), and the spectral radius at p* for each grid point. ``sweep`` runs the
+    sweep (the CLI's adds checkpoints and progress).
     """
-    game, make_rule = dirac_gan(distance), _rule_factory(distance, method)
-    run_one = _run_one(distance, method, steps, record_every)
-    results = train.sweep(run_one, hparams, keys)
-    radii = jax.jit(jax.vmap(lambda hp: spectral_radius(make_rule(hp), game.field_fn(), game.equilibrium)))(hparams)
+    game, rule = dirac_gan(distance), make_rule(method)
+    results = sweep(game, rule, hparams, keys, steps=steps, record_every=record_every, metrics=_point)
+    radii = jax.jit(jax.vmap(lambda hp: spectral_radius(rule(hp), game.field_fn(), game.equilibrium)))(hparams)
     return results, radii
-
-
-def _rule_factory(distance, method):
-    game = dirac_gan(distance)
-    return lambda hp: updates.rule(method, updates.timescaled(optax.sgd(hp["lr"]), hp["tau"], game.projection))
-
-
-def _run_one(distance, method, steps, record_every):
-    game, make_rule = dirac_gan(distance), _rule_factory(distance, method)
-
-    def run_one(hp, key):
-        k_init, k_run = jax.random.split(key)
-        return train.run(game, make_rule(hp), game.sample_init(k_init), k_run, steps=steps,
-                         record_every=record_every, metrics=_point)
-    return run_one
 
 
 def trajectory(distance, method, hp, key, steps):
     """(θ_k, w_k) at every step k <= ``steps`` of one run (for plots)."""
-    result = jax.jit(_run_one(distance, method, steps, 1))(hp, key)
+    k_init, k_run = jax.random.split(key)
+    game = dirac_gan(distance)
+    run = jax.jit(lambda g, hp, p: train.run(g, make_rule(method)(hp), p, k_run, steps=steps, record_every=1,
+                                             metrics=_point))
+    result = run(game, hp, game.sample_init(k_init))
     return np.asarray(result.trajectory["theta"]), np.asarray(result.trajectory["w"])
 
 
@@ -125,11 +122,12 @@ def add_arguments(parser):
                         help=f"update rules among {', '.join(updates.RULES)}; default {' '.join(DEFAULT_METHODS)}")
     parser.add_argument("--distances", nargs="+", default=list(DISTANCES), help=f"among {', '.join(DISTANCES)}")
     parser.add_argument("--seed", type=int, default=0, help="base PRNG seed, default 0")
-    parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+    add_run_arguments(parser, checkpoint_every=50)
 
 
 def validate(args):
     require_positive_ints(args, "seeds", "steps")
+    validate_run_arguments(args)
     require_positive_floats(args, "lr", "tau")
     require_known("method", args.methods, updates.RULES)
     require_known("distance", args.distances, DISTANCES)
@@ -144,7 +142,9 @@ def main(args) -> int:
     configs = [(d, m) for d in args.distances for m in args.methods]
     start = time.perf_counter()
     for i, (distance, method) in enumerate(configs, 1):
-        results, radii = run_configuration(distance, method, hparams, keys, steps=args.steps, record_every=record_every)
+        sweep = partial(run_sweep, args, "dirac", f"{distance}_{method}")
+        results, radii = run_configuration(distance, method, hparams, keys, steps=args.steps, record_every=record_every,
+                                           sweep=sweep)
         rows += _rows(distance, method, hparams, results, radii)
         first = {"lr": hparams["lr"][0], "tau": hparams["tau"][0]}
         trajectories[(distance, method)] = trajectory(distance, method, first, keys[0], min(args.steps, PLOT_STEPS))

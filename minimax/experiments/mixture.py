@@ -23,8 +23,8 @@ Models (defaults): generator MLP z (8) → 32 → 32 → 2 (ReLU); critic MLP 2 
 (LeakyReLU 0.2); batch of 128 real and 128 generated samples per step; 3000 steps; 4
 seeds; τ = 1 (``--tau 1 5`` adds a slower generator). Inner optimizer: Adam(η = 2e-3,
 β₁ = 0.5) by default (``--optimizer sgd`` for plain steps; Adam reaches the narrow modes
-within the short default budget), then Λ_τ = diag(I/τ, I), then the distance's critic
-projection. Λ_τ comes *after* the optimizer: Adam divides each coordinate by its own
+within the short default budget), then Λ_τ = diag(I/τ, I); the run enforces the distance's
+critic projection. Λ_τ comes *after* the optimizer: Adam divides each coordinate by its own
 scale, so a Λ_τ before it would cancel; after it, τ divides the generator's step (with
 SGD the same rule as Λ_τ before the step). ``mmd`` is the discriminator-free objective
 MMD²(data, G(z)) with the kernel above (the critic player is empty).
@@ -45,7 +45,9 @@ import numpy as np
 
 from minimax import train, updates
 from minimax.data import grid25, ring8
-from minimax.experiments.common import OPTIMIZERS, fill_defaults, require_known, require_positive_floats, require_positive_ints
+from minimax.experiments.common import (OPTIMIZERS, add_run_arguments, fill_defaults, require_known,
+                                        require_positive_floats, require_positive_ints, run_sweep,
+                                        validate_run_arguments)
 from minimax.games.gan import gan_game, init_players, normal_latent
 from minimax.losses.distances import DISTANCES
 from minimax.losses.sample_distances import gaussian_kernel, mmd2
@@ -79,44 +81,48 @@ def mixture_kernel(mixture):
 
 
 def build_game(distance: str, mixture, *, batch: int, latent_dim: int, width: int):
-    """(game, generator, critic or None) for one distance, fresh data and latents each step."""
+    """(game, generator, critic or None) for one distance, fresh data and latents each step.
+
+    The mixture is a leaf of the game (its batches come from :meth:`GaussianMixture.batches`)."""
     generator = MLPGenerator(data_shape=(2,), widths=(width, width))
-    data, latent = partial(mixture.sample, n=batch), normal_latent(batch, latent_dim)
+    data, latent = mixture.batches(batch), normal_latent(batch, latent_dim)
+    critic = None if distance == MMD_OBJECTIVE else MLPCritic(widths=(width, width))
+    init = partial(init_players, generator, critic, latent=latent)
     if distance == MMD_OBJECTIVE:
         kernel = mixture_kernel(mixture)
-        return gan_game(generator.apply, None, lambda real, fake, key: mmd2(real, fake, kernel), data, latent), \
-            generator, None
-    critic = MLPCritic(widths=(width, width))
-    return gan_game(generator.apply, critic.apply, DISTANCES[distance], data, latent), generator, critic
+        objective = lambda real, fake, key: mmd2(real, fake, kernel)
+        return gan_game(generator.apply, None, objective, data, latent, sample_init=init), generator, None
+    return gan_game(generator.apply, critic.apply, DISTANCES[distance], data, latent, sample_init=init), \
+        generator, critic
 
 
-def run_configuration(distance, method, hparams, keys, *, mixture, optimizer, steps, record_every, width, batch,
-                      latent_dim):
-    """One (distance, method) over the (lr, τ) grid and all seeds in one jit.
-
-    Returns (trajectory {modes_covered, high_quality, mmd2}, diverged, final samples
-    (TEST_SAMPLES, 2)), with leading axes (grid, seeds).
-    """
-    game, generator, critic = build_game(distance, mixture, batch=batch, latent_dim=latent_dim, width=width)
-    kernel = mixture_kernel(mixture)
-
-    def metrics(params, key):
+def coverage_metrics(generator, kernel, latent_dim: int):
+    """Modes covered, high-quality fraction and MMD² to fresh target samples, on EVAL_SAMPLES generated ones."""
+    def metrics(params, key, game, game_state):
+        mixture = game.args[0].mixture
         k_z, k_x = jax.random.split(key)
         fake = generator.apply(params.min, jax.random.normal(k_z, (EVAL_SAMPLES, latent_dim)))
         cover = mode_coverage(fake, mixture)
         return {"modes_covered": cover.modes_covered, "high_quality": cover.high_quality,
                 "mmd2": mmd2(mixture.sample(k_x, EVAL_SAMPLES), fake, kernel)}
+    return metrics
 
-    def run_one(hp, key):
-        k_init, k_run, k_eval = jax.random.split(key, 3)
-        latent = normal_latent(batch, latent_dim)
-        rule = updates.rule(method, updates.timescaled(OPTIMIZERS[optimizer](hp["lr"]), hp["tau"], game.projection))
-        result = train.run(game, rule, init_players(generator, critic, k_init, latent), k_run, steps=steps,
-                           record_every=record_every, metrics=metrics)
-        fake = generator.apply(result.eval_params.min, jax.random.normal(k_eval, (TEST_SAMPLES, latent_dim)))
-        return result.trajectory, result.diverged, fake
 
-    return train.sweep(run_one, hparams, keys)
+def run_configuration(distance, method, hparams, keys, *, mixture, optimizer, steps, record_every, width, batch,
+                      latent_dim, sweep=train.sweep):
+    """One (distance, method) over the (lr, τ) grid and all seeds in one program.
+
+    Returns (trajectory {modes_covered, high_quality, mmd2}, diverged, final samples
+    (TEST_SAMPLES, 2) per run, drawn with a key of their own), with leading axes (grid, seeds).
+    """
+    game, generator, critic = build_game(distance, mixture, batch=batch, latent_dim=latent_dim, width=width)
+    rule = lambda hp: updates.rule(method, updates.timescaled(OPTIMIZERS[optimizer](hp["lr"]), hp["tau"]))
+    result = sweep(game, rule, hparams, keys, steps=steps, record_every=record_every,
+                   metrics=coverage_metrics(generator, mixture_kernel(mixture), latent_dim))
+    eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+    sample = lambda p, k: generator.apply(p, jax.random.normal(k, (TEST_SAMPLES, latent_dim)))
+    fake = jax.jit(jax.vmap(jax.vmap(sample), in_axes=(0, None)))(result.eval_params.min, eval_keys)
+    return result.trajectory, result.diverged, fake
 
 
 def final_evaluation(samples, held_out, key, kernel) -> dict:
@@ -166,11 +172,12 @@ def add_arguments(parser):
                         help=f"small run for CI: distances {' '.join(QUICK['distances'])}, method eg, "
                              f"{QUICK['seeds']} seeds, {QUICK['steps']} steps, width {QUICK['width']}, "
                              f"batch {QUICK['batch']}")
-    parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+    add_run_arguments(parser, checkpoint_every=5)
 
 
 def validate(args):
     fill_defaults(args, DEFAULTS, QUICK)
+    validate_run_arguments(args)
     require_positive_ints(args, "seeds", "steps", "width", "batch", "latent_dim")
     require_positive_floats(args, "lr", "tau")
     require_known("distance", args.distances, list(DISTANCES) + [MMD_OBJECTIVE])
@@ -184,11 +191,11 @@ def main(args) -> int:
     kernel = mixture_kernel(mixture)
     k_seeds, k_held_out, k_tests = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     keys = jax.random.split(k_seeds, args.seeds)
-    k_held_out, k_reference = jax.random.split(k_held_out)
+    k_held_out, k_reference, k_reference_test = jax.random.split(k_held_out, 3)
     held_out = mixture.sample(k_held_out, TEST_SAMPLES)
     # the same evaluation for `seeds` fresh target samples (one compilation with the runs' shapes)
     reference = final_evaluation(mixture.sample(k_reference, args.seeds * TEST_SAMPLES).reshape(args.seeds, -1, 2),
-                                 held_out, k_reference, kernel)
+                                 held_out, k_reference_test, kernel)
     reference = {"w2_mean": float(reference["w2"].mean()),
                  **{f"{k}_median": float(np.median(reference[k])) for k in ("mmd_p", "ks_p", "welch_p")}}
     record_every = math.gcd(args.steps, max(1, args.steps // RECORDS))
@@ -199,7 +206,8 @@ def main(args) -> int:
     for i, (distance, method) in enumerate(configs, 1):
         trajectory, diverged, samples = run_configuration(
             distance, method, hparams, keys, mixture=mixture, optimizer=args.optimizer, steps=args.steps,
-            record_every=record_every, width=args.width, batch=args.batch, latent_dim=args.latent_dim)
+            record_every=record_every, width=args.width, batch=args.batch, latent_dim=args.latent_dim,
+            sweep=partial(run_sweep, args, "mixture", f"{distance}_{method}"))
         covered, quality, dist = (np.asarray(trajectory[k]) for k in ("modes_covered", "high_quality", "mmd2"))
         diverged = np.asarray(diverged)
         for h, (lr, tau) in enumerate(zip(np.asarray(hparams["lr"]).tolist(), np.asarray(hparams["tau"]).tolist())):
@@ -239,7 +247,7 @@ def main(args) -> int:
                        "generated vs held-out target samples",
               "generator": f"MLP {args.latent_dim}-{args.width}-{args.width}-2, ReLU",
               "critic": f"MLP 2-{args.width}-{args.width}-1, LeakyReLU(0.2)",
-              "inner": f"{args.optimizer}(lr) then two_timescale(tau) then the critic projection (if any)"}
+              "inner": f"{args.optimizer}(lr) then two_timescale(tau); the run enforces the critic projection (if any)"}
     paths = write_results(args.out, "mixture", config, rows)
     samples_png = os.path.join(args.out, "mixture_samples.png")
     curve_png = os.path.join(args.out, "mixture_modes.png")

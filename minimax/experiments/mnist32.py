@@ -14,7 +14,8 @@ compiled program. Seeds draw the networks' initial weights; the latent set is sh
 Models (defaults): generator MLP ẑ (16) → 128 → 128 → 784 (ReLU, sigmoid output);
 critic MLP 784 → 128 → 128 → 1 (LeakyReLU 0.2); see :mod:`minimax.models`. Inner
 optimizer: SGD(η) (``--optimizer adam`` gives Adam(η, β₁ = 0.5), so ``eg`` is Extra-Adam),
-then Λ_τ, then the distance's critic projection (Wasserstein: weight clipping at 0.01).
+then Λ_τ; the run enforces the distance's critic projection (Wasserstein: weight clipping at
+0.01) at every half-step.
 """
 from __future__ import annotations
 
@@ -22,13 +23,17 @@ import math
 import os
 import sys
 import time
+from functools import partial
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from minimax import train, updates
 from minimax.data import mnist32
-from minimax.experiments.common import OPTIMIZERS, fill_defaults, require_known, require_positive_floats, require_positive_ints
+from minimax.experiments.common import (OPTIMIZERS, add_run_arguments, fill_defaults, require_known,
+                                        require_positive_floats, require_positive_ints, run_sweep,
+                                        validate_run_arguments)
 from minimax.games.gan import gan_game, init_players
 from minimax.losses.distances import DISTANCES
 from minimax.metrics import MEMORIZATION_TOL, memorization
@@ -43,38 +48,50 @@ TABLE_COLUMNS = ("distance", "method", "tau", "lr", "seeds", "memorized_fraction
 
 
 def build_game(distance, data, latents, width):
-    """The full-batch empirical-risk game with the default MLPs: ``(game, generator, critic)``."""
+    """The full-batch empirical-risk game with the default MLPs: ``(game, generator, critic)``.
+
+    The digits and the latent codes are the game's ``args`` (traced, not constants)."""
     generator = MLPGenerator(data_shape=tuple(data.shape[1:]), widths=(width, width), out_activation="sigmoid")
     critic = MLPCritic(widths=(width, width))
-    return gan_game(generator.apply, critic.apply, DISTANCES[distance], data, latents), generator, critic
+    init = partial(init_players, generator, critic, latent=jnp.zeros_like(latents))
+    game = gan_game(generator.apply, critic.apply, DISTANCES[distance], data, latents, sample_init=init)
+    return game, generator, critic
 
 
-def make_run_one(distance, method, *, data, latents, optimizer, steps, record_every, width):
-    """``run_one(hp, key) -> (trajectory, diverged, matched samples)`` for one seed and one (lr, τ).
+def make_rule(method, optimizer):
+    """``hp -> rule``: the registered rule around the optimizer with step hp["lr"], then Λ_τ (hp["tau"])."""
+    return lambda hp: updates.rule(method, updates.timescaled(OPTIMIZERS[optimizer](hp["lr"]), hp["tau"]))
 
-    The trajectory holds the memorized fraction and the mean matched distance every
-    ``record_every`` steps; the samples are G(ẑ) in the order of their matched digits.
-    """
-    game, generator, critic = build_game(distance, data, latents, width)
 
-    def metrics(params, key):
+def memorization_metrics(generator):
+    """Metrics of the memorization study: memorized fraction and mean matched distance of G(ẑ)."""
+    def metrics(params, key, game, game_state):
+        data, latents = game.args
         m = memorization(generator.apply(params.min, latents), data)
         return {"memorized_fraction": m.fraction, "mean_matched_distance": m.mean_distance}
-
-    def run_one(hp, key):
-        k_init, k_run = jax.random.split(key)
-        rule = updates.rule(method, updates.timescaled(OPTIMIZERS[optimizer](hp["lr"]), hp["tau"], game.projection))
-        result = train.run(game, rule, init_players(generator, critic, k_init, latents), k_run, steps=steps,
-                           record_every=record_every, metrics=metrics)
-        samples = generator.apply(result.eval_params.min, latents)
-        return result.trajectory, result.diverged, samples[memorization(samples, data).perm]
-
-    return run_one
+    return metrics
 
 
-def run_configuration(distance, method, hparams, keys, **kwargs):
-    """One (distance, method) over the (lr, τ) grid and all seeds in one jit (leading axes: grid, seeds)."""
-    return train.sweep(make_run_one(distance, method, **kwargs), hparams, keys)
+@partial(jax.jit, static_argnums=(0, 4))
+def matched_samples(generator, gen_params, data, latents, batch_dims: int = 2):
+    """G(ẑ) of every run (``batch_dims`` leading axes of ``gen_params``), ordered as their matched digits."""
+    def one(p):
+        samples = generator.apply(p, latents)
+        return samples[memorization(samples, data).perm]
+    for _ in range(batch_dims):
+        one = jax.vmap(one)
+    return one(gen_params)
+
+
+def run_configuration(distance, method, hparams, keys, *, data, latents, optimizer, steps, record_every, width,
+                      sweep=train.sweep):
+    """One (distance, method) over the (lr, τ) grid and all seeds in one program (leading axes: grid, seeds).
+
+    Returns (trajectory, diverged, matched samples G(ẑ))."""
+    game, generator, critic = build_game(distance, data, latents, width)
+    result = sweep(game, make_rule(method, optimizer), hparams, keys, steps=steps, record_every=record_every,
+                   metrics=memorization_metrics(generator))
+    return result.trajectory, result.diverged, matched_samples(generator, result.eval_params.min, data, latents)
 
 
 def _label(distance, method, tau):
@@ -98,11 +115,12 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="base PRNG seed (latent codes and seeds), default 0")
     parser.add_argument("--quick", action="store_true",
                         help=f"small run for CI and notebooks: {QUICK['seeds']} seeds, {QUICK['steps']} steps, width {QUICK['width']}")
-    parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+    add_run_arguments(parser, checkpoint_every=5)
 
 
 def validate(args):
     fill_defaults(args, DEFAULTS, QUICK)
+    validate_run_arguments(args)
     require_positive_ints(args, "seeds", "steps", "width", "latent_dim")
     require_positive_floats(args, "lr", "tau")
     require_known("distance", args.distances, DISTANCES)
@@ -124,7 +142,7 @@ def main(args) -> int:
     for i, (distance, method) in enumerate(configs, 1):
         trajectory, diverged, samples = run_configuration(
             distance, method, hparams, keys, data=data, latents=latents, optimizer=args.optimizer, steps=args.steps,
-            record_every=record_every, width=args.width)
+            record_every=record_every, width=args.width, sweep=partial(run_sweep, args, "mnist32", f"{distance}_{method}"))
         fraction = np.asarray(trajectory["memorized_fraction"])
         matched = np.asarray(trajectory["mean_matched_distance"])
         diverged = np.asarray(diverged)

@@ -22,14 +22,18 @@ import math
 import os
 import sys
 import time
+from functools import partial
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
+from minimax import Players, train, updates
 from minimax.data import mnist32
-from minimax.experiments.common import (UsageError, fill_defaults, require_known, require_positive_floats,
-                                        require_positive_ints)
+from minimax.experiments.common import (UsageError, add_run_arguments, fill_defaults, require_known,
+                                        require_positive_floats, require_positive_ints, run_sweep,
+                                        validate_run_arguments)
 from minimax.metrics import MEMORIZATION_TOL
 from minimax.models import MLPGenerator
 from minimax.plots import image_mosaic, seed_bands
@@ -58,11 +62,12 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="base PRNG seed, default 0")
     parser.add_argument("--quick", action="store_true", help=f"small run for CI: {QUICK['steps']} steps, "
                         f"{QUICK['seeds']} seeds unless given")
-    parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+    add_run_arguments(parser)
 
 
 def validate(args):
     fill_defaults(args, DEFAULTS, QUICK)
+    validate_run_arguments(args)
     if args.data != "mnist32":
         raise UsageError(f"--data must be mnist32, got {args.data!r}")
     require_known("coupling", args.couplings, COUPLINGS)
@@ -80,23 +85,26 @@ def recompute_period(coupling: str, recompute_every):
 
 
 def run_coupling(coupling: str, data, keys, *, steps, lr, latent_dim, width, epsilon, recompute_every,
-                 record_every):
-    """Trains one generator per key; returns (trajectory, memorization, generated, latents), leading axis = seeds."""
+                 record_every, sweep=train.sweep):
+    """Trains one generator per key on :func:`minimax.ot.w2_game` with Adam.
+
+    Seed s draws its latent codes ẑ from fold_in(keys[s], 7) and its initial weights and run
+    from keys[s]; all seeds run in one program (the latent sets are vmapped game leaves).
+    Returns (trajectory, memorization, generated, latents), leading axis = seeds.
+    """
     from minimax import metrics, ot
 
     generator = MLPGenerator(data_shape=data.shape[1:], widths=(width,))
-
-    def run_one(key):
-        k_z, k_init, k_run = jax.random.split(key, 3)
-        z = jax.random.normal(k_z, (data.shape[0], latent_dim))
-        result = ot.w2_regression(generator.apply, generator.init(k_init, z), data, k_run,
-                                  optimizer=optax.adam(lr), steps=steps, latents=z, coupling=coupling,
-                                  epsilon=epsilon, recompute_every=recompute_every,
-                                  record_every=record_every, record_exact=True)
-        samples = generator.apply(result.params, z)
-        return result.trajectory, metrics.memorization(samples, data), samples
-
-    return jax.jit(jax.vmap(run_one))(keys)
+    latents = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 7), (data.shape[0], latent_dim)))(keys)
+    init = lambda key: Players(generator.init(key, jnp.zeros((data.shape[0], latent_dim))), ())
+    game = ot.w2_game(generator.apply, data, latents[0], coupling=coupling, epsilon=epsilon,
+                      recompute_every=recompute_every, sample_init=init)
+    per_seed = game.replace(args=(jnp.broadcast_to(data, (keys.shape[0],) + data.shape), latents))
+    result = sweep(per_seed, updates.simultaneous(optax.adam(lr)), None, keys, steps=steps, record_every=record_every,
+                   metrics=ot.w2_metrics(game), seed_games=True)
+    samples = jax.vmap(generator.apply)(result.params.min, latents)
+    mem = jax.vmap(metrics.memorization, in_axes=(0, None))(samples, data)
+    return result.trajectory, mem, samples, latents
 
 
 def main(args) -> int:
@@ -109,9 +117,10 @@ def main(args) -> int:
     for i, coupling in enumerate(args.couplings, 1):
         period = recompute_period(coupling, args.recompute_every)
         t0 = time.perf_counter()
-        trajectory, mem, samples = run_coupling(
+        trajectory, mem, samples, _ = run_coupling(
             coupling, data, keys, steps=args.steps, lr=args.lr, latent_dim=args.latent_dim, width=args.width,
-            epsilon=args.epsilon, recompute_every=period, record_every=record_every)
+            epsilon=args.epsilon, recompute_every=period, record_every=record_every,
+            sweep=partial(run_sweep, args, "w2", coupling))
         jax.block_until_ready(mem)
         seconds = time.perf_counter() - t0
         print(f"[{i}/{len(args.couplings)}] {coupling:<8} {seconds:6.1f}s", file=sys.stderr)
@@ -125,13 +134,13 @@ def main(args) -> int:
             "memorized_fraction_min": float(np.min(mem.fraction)),
             "mean_matched_distance": float(np.mean(mem.mean_distance)),
             "seconds": seconds,
-            "record_steps": np.asarray(trajectory["step"][0]),
+            "record_steps": np.arange(0, args.steps + 1, record_every),
             "w2_bound_trajectory_mean": bound.mean(0),
         })
         label = f"{coupling} ({'once' if period is None else f'every {period}'})"
         panels.append((f"{label}: generated digit matched to each training digit, seed 0",
                        np.asarray(samples[0])[np.asarray(mem.perm[0])]))
-        steps, curves[label] = np.asarray(trajectory["step"][0]), bound
+        curves[label] = bound
 
     config = {"data": args.data, "labels": np.asarray(labels), "steps": args.steps, "seeds": args.seeds,
               "seed": args.seed, "lr": args.lr, "optimizer": "adam", "latent_dim": args.latent_dim,
@@ -142,7 +151,7 @@ def main(args) -> int:
     samples_png = os.path.join(args.out, "w2_samples.png")
     bound_png = os.path.join(args.out, "w2_bound.png")
     image_mosaic(samples_png, [("training digits", data)] + panels, image_shape=(28, 28), cols=16, panels_per_row=1)
-    seed_bands(bound_png, steps, curves, ylabel="W2² bound  Σ α‖x − G(z)‖²", log=True,
+    seed_bands(bound_png, np.arange(0, args.steps + 1, record_every), curves, ylabel="W2² bound  Σ α‖x − G(z)‖²", log=True,
                title="W2 regression on 32 MNIST digits (median, min–max over seeds)")
     print(format_table(rows, TABLE_COLUMNS))
     print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {bound_png} "

@@ -9,16 +9,28 @@ outputs, and the game is general-sum:
 
 the sum over the distance's regularizers and any given to the builder.
 
-Data and latents each come from a fixed array or a sampler ``key -> batch``. The
-latent source is the switch between the two risks of the reference (000):
+Data and latents each come from a **source**:
 
-* ``latent=sampler`` (fresh z each step): population risk R(θ) = D(ν̂, (G_θ)_# ξ);
-* ``latent=ẑ`` (a fixed array ẑ₁..ẑₙ): empirical risk R̃(θ) = D(ν̂, (G_θ)_# ξ̂), the
-  setting of memorization and benign overfitting.
+* an array: the full batch every step;
+* a sampler that is a pytree, such as :func:`minimax.data.minibatches` (a fresh minibatch of
+  a dataset each step) or :meth:`minimax.data.GaussianMixture.batches`: its arrays are
+  leaves of the game;
+* any other callable ``key -> batch`` (what it closes over is baked into the program).
+
+Arrays and pytree samplers are the game's ``args``, traced when the game is a jit argument.
+The latent source is the switch between the two risks of the reference (000):
+
+* a sampler (fresh z each step): population risk R(θ) = D(ν̂, (G_θ)_# ξ);
+* a fixed array ẑ₁..ẑₙ: empirical risk R̃(θ) = D(ν̂, (G_θ)_# ξ̂), the setting of
+  memorization and benign overfitting.
 
 A discriminator-free objective (MMD², energy distance, sliced Wasserstein, as in
 :mod:`minimax.losses.sample_distances`) is a callable ``(real, fake, key) -> scalar``
 given with ``critic_apply=None``; the critic player is then the empty tuple ``()``.
+
+A distance with carried state (BEGAN's k_t, MAGAN's margin: ``Distance.init_state``) makes
+a game with state: its losses also return the critic outputs (real, fake) as aux, from which
+the run updates the state after every step (``Distance.update_state``).
 
 Models are anything mapping ``(params, input) -> output``: plain functions, a flax
 linen module's ``apply``, an nnx module through :func:`minimax.models.nnx_model`.
@@ -28,10 +40,12 @@ vs empirical risk: ``shared/references/000``.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from minimax.game import Game, Players
 from minimax.losses.distances import Distance
@@ -40,26 +54,115 @@ from minimax.updates.projection import on_max_player
 Source = Union[jax.Array, Callable]
 
 
-def normal_latent(batch_size: int, shape=(2,), dtype=jnp.float32) -> Callable:
+@dataclasses.dataclass(frozen=True)
+class NormalLatent:
+    """A latent sampler ``key -> z``, z ~ N(0, I) of shape (batch_size, *shape)."""
+
+    batch_size: int
+    shape: tuple = (2,)
+    dtype: object = jnp.float32
+
+    def __call__(self, key):
+        return jax.random.normal(key, (self.batch_size,) + self.shape, self.dtype)
+
+
+def normal_latent(batch_size: int, shape=(2,), dtype=jnp.float32) -> NormalLatent:
     """A latent sampler ``key -> z`` with z of shape (batch_size, *shape), z ~ N(0, I).
 
     Pass it as ``latent=`` for fresh codes each step (population risk), or pass
     ``normal_latent(n, shape)(key)`` to fix n codes once (empirical risk).
     """
-    if batch_size < 1:
-        raise ValueError(f"normal_latent: `batch_size` must be >= 1, got {batch_size}")
-    shape = (batch_size,) + ((shape,) if isinstance(shape, int) else tuple(shape))
-    return lambda key: jax.random.normal(key, shape, dtype)
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"normal_latent: `batch_size` must be an integer >= 1, got {batch_size!r}")
+    return NormalLatent(int(batch_size), (shape,) if isinstance(shape, int) else tuple(shape), dtype)
 
 
-def _source(source, name: str):
-    if callable(source):
-        return source
+def _is_pytree_sampler(source) -> bool:
+    return callable(source) and not jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(source))
+
+
+def _split_source(source, name: str):
+    """(static sampler, leaf): a plain callable is static, an array or pytree sampler is a leaf."""
+    if callable(source) and not _is_pytree_sampler(source):
+        return source, None
+    if _is_pytree_sampler(source):
+        return None, source
     arr = jnp.asarray(source)
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"gan_game: `{name}` must be a sampler `key -> batch` or an array with a leading "
                          f"batch axis, got shape {arr.shape}")
-    return arr
+    if not isinstance(arr, jax.core.Tracer) and jnp.issubdtype(arr.dtype, jnp.inexact):
+        bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(arr).reshape(arr.shape[0], -1)), axis=1))
+        if bad.size:
+            raise ValueError(f"gan_game: `{name}` has non-finite values (NaN or inf) in {bad.size} sample(s), "
+                             f"first at index {bad[0]}")
+    return None, arr
+
+
+def _draw(sampler, leaf, key):
+    if sampler is not None:
+        return sampler(key)
+    return leaf(key) if callable(leaf) else leaf
+
+
+@dataclasses.dataclass(frozen=True)
+class GANLoss:
+    """One player's loss in a GAN game, ``loss(params, key, args, state)`` with args = (data, latent) leaves.
+
+    A frozen dataclass (equal when its parts are), so rebuilding the same game does not retrace.
+    """
+
+    generator_apply: Callable
+    critic_apply: Optional[Callable]
+    distance: Union[Distance, Callable]
+    data_sampler: Optional[Callable]
+    latent_sampler: Optional[Callable]
+    needs_key: bool
+    player: str  # "min" (generator) or "max" (critic)
+
+    def batches(self, params, key, args):
+        """The real batch, the generated batch and the key left for regularizers / the objective."""
+        if key is None:
+            if self.needs_key:
+                raise ValueError("gan_game: this game samples data, latents or regularizer noise; pass a PRNG key")
+            keys = [None] * 3
+        else:
+            keys = list(jax.random.split(key, 3))
+        real = _draw(self.data_sampler, args[0], keys[0])
+        z = _draw(self.latent_sampler, args[1], keys[1])
+        fake = self.generator_apply(params.min, z)
+        if jnp.shape(fake)[1:] != jnp.shape(real)[1:]:
+            raise ValueError(f"gan_game: generated samples have sample shape {jnp.shape(fake)[1:]} but data "
+                             f"samples have {jnp.shape(real)[1:]}")
+        return real, fake, keys[2]
+
+    def __call__(self, params, key, args, state):
+        real, fake, rest = self.batches(params, key, args)
+        if self.critic_apply is None:
+            return self.distance(real, fake, rest)
+        d = self.distance
+        real_out, fake_out = self.critic_apply(params.max, real), self.critic_apply(params.max, fake)
+        extra = () if d.init_state is None else (state,)
+        if self.player == "min":
+            value = d.generator_loss(real_out, fake_out, *extra)
+        else:
+            value = d.critic_loss(real_out, fake_out, *extra) + d.regularization(self.critic_apply, params.max, real,
+                                                                                  fake, rest)
+        return value if d.init_state is None else (value, (real_out, fake_out))
+
+
+@dataclasses.dataclass(frozen=True)
+class DistanceState:
+    """The game-state hooks of a stateful distance: its initial state, updated from the critic outputs."""
+
+    distance: Distance
+
+    def init(self, params, key, args):
+        return self.distance.init_state()
+
+    def update(self, state, params, key, args, step, aux):
+        real_out, fake_out = aux[1]  # the critic's loss aux at p_k
+        return self.distance.update_state(state, real_out, fake_out)
 
 
 def gan_game(generator_apply: Callable, critic_apply: Optional[Callable], distance: Union[Distance, Callable],
@@ -76,7 +179,8 @@ def gan_game(generator_apply: Callable, critic_apply: Optional[Callable], distan
         ``regularizers`` and those given here; its ``critic_projection`` becomes the
         game's projection, applied to the max player), or a callable
         ``(real, fake, key) -> scalar`` minimized by the generator alone.
-      data: an array of real samples (the full batch every step) or a sampler ``key -> batch``.
+      data: real samples: an array (the full batch every step), a pytree sampler
+        (:func:`minimax.data.minibatches`) or a callable ``key -> batch``.
       latent: a fixed array of codes ẑ (empirical risk) or a sampler ``key -> z``
         (population risk), e.g. :func:`normal_latent`.
       regularizers: each ``r(critic_apply, w, real, fake, key) -> scalar``, added to the
@@ -84,9 +188,10 @@ def gan_game(generator_apply: Callable, critic_apply: Optional[Callable], distan
       name: the game's name; default ``"gan_" + distance.name``.
       sample_init: ``key -> Players`` for the game record (e.g. a partial of :func:`init_players`).
 
-    The game's losses take ``(params, key)``; one key per step is split into the data,
-    latent, regularizer and objective keys, so both players see the same batch. The key
-    may be None only when data and latents are fixed arrays and no regularizer is present.
+    The game's losses take ``(params, key, args, state)``; one key per step is split into
+    the data, latent and regularizer/objective keys, so both players see the same batch.
+    The key may be None only when data and latents are fixed arrays and no regularizer is
+    present. Non-finite data or latent arrays are rejected here.
     """
     if not callable(generator_apply):
         raise TypeError(f"gan_game: `generator_apply` must be callable, got {type(generator_apply).__name__}")
@@ -101,45 +206,22 @@ def gan_game(generator_apply: Callable, critic_apply: Optional[Callable], distan
             raise ValueError("gan_game: a discriminator-free objective takes `critic_apply=None` and no regularizers")
     if critic_game:
         distance = distance.with_regularizers(*regularizers)  # checks they are callable
-    data, latent = _source(data, "data"), _source(latent, "latent")
-    needs_key = callable(data) or callable(latent) or (critic_game and bool(distance.regularizers))
-
-    def batches(params, key):
-        """The real batch, the generated batch and the key left for regularizers / the objective."""
-        if key is None:
-            if needs_key:
-                raise ValueError("gan_game: this game samples data, latents or regularizer noise; pass a PRNG key")
-            keys = [None] * 3
-        else:
-            keys = list(jax.random.split(key, 3))
-        real = data(keys[0]) if callable(data) else data
-        z = latent(keys[1]) if callable(latent) else latent
-        fake = generator_apply(params.min, z)
-        if jnp.shape(fake)[1:] != jnp.shape(real)[1:]:
-            raise ValueError(f"gan_game: generated samples have sample shape {jnp.shape(fake)[1:]} but data "
-                             f"samples have {jnp.shape(real)[1:]}")
-        return real, fake, keys[2]
-
-    if critic_game:
-        def loss(params, key=None):
-            real, fake, _ = batches(params, key)
-            return distance.generator_loss(critic_apply(params.max, real), critic_apply(params.max, fake))
-
-        def max_loss(params, key=None):
-            real, fake, reg_key = batches(params, key)
-            value = distance.critic_loss(critic_apply(params.max, real), critic_apply(params.max, fake))
-            return value + distance.regularization(critic_apply, params.max, real, fake, reg_key)
-
-        proj = distance.critic_projection
-        return Game(loss=loss, max_loss=max_loss, name=name or f"gan_{distance.name}", sample_init=sample_init,
-                    projection=None if proj is None else on_max_player(proj))
-
-    def objective(params, key=None):
-        real, fake, obj_key = batches(params, key)
-        return distance(real, fake, obj_key)
-
-    return Game(loss=objective, name=name or f"gan_{getattr(distance, '__name__', 'objective')}",
-                sample_init=sample_init)
+    data_sampler, data_leaf = _split_source(data, "data")
+    latent_sampler, latent_leaf = _split_source(latent, "latent")
+    needs_key = (callable(data) or callable(latent)) or (critic_game and bool(distance.regularizers))
+    loss = lambda player: GANLoss(generator_apply, critic_apply, distance, data_sampler, latent_sampler,
+                                  needs_key, player)
+    args = (data_leaf, latent_leaf)
+    if not critic_game:
+        return Game(loss=loss("min"), args=args, name=name or f"gan_{getattr(distance, '__name__', 'objective')}",
+                    sample_init=sample_init)
+    proj = distance.critic_projection
+    stateful = distance.init_state is not None
+    hooks = DistanceState(distance) if stateful else None
+    return Game(loss=loss("min"), max_loss=loss("max"), args=args, has_aux=stateful,
+                name=name or f"gan_{distance.name}", sample_init=sample_init,
+                projection=None if proj is None else on_max_player(proj),
+                init_state=hooks.init if stateful else None, update_state=hooks.update if stateful else None)
 
 
 def init_players(generator, critic, key, latent: Source) -> Players:

@@ -41,6 +41,11 @@ class Distance:
       zero_sum: whether generator_loss = −critic_loss.
       regularizers: critic regularizers ``reg(critic_apply, critic_params, real, fake, key)``
         (:mod:`minimax.losses.regularizers`) added to the critic's loss.
+      init_state: for a distance with carried state (BEGAN's k_t, MAGAN's margin), a
+        function ``() -> state``; both losses then take it as a third argument,
+        ``loss(real_out, fake_out, state)``.
+      update_state: ``update_state(state, real_out, fake_out) -> state``, applied after every
+        training step to the critic's outputs at that step's point.
     """
 
     name: str
@@ -49,6 +54,12 @@ class Distance:
     critic_projection: Optional[Callable] = None
     zero_sum: bool = True
     regularizers: Tuple[Callable, ...] = ()
+    init_state: Optional[Callable] = None
+    update_state: Optional[Callable] = None
+
+    def __post_init__(self):
+        if (self.init_state is None) != (self.update_state is None):
+            raise ValueError(f"Distance {self.name!r}: give both `init_state` and `update_state` or neither")
 
     def regularization(self, critic_apply, critic_params, real, fake, key=None):
         """Σ_r r(critic_apply, critic_params, real, fake, key_r), one key split per regularizer."""

@@ -13,15 +13,13 @@ so a sweep over them is vmapped. Input gradients are those of Σ_i f(x_i): the p
 treats samples independently (no batch normalization).
 
 Weight clipping is a projection, not a penalty: :func:`minimax.updates.box` with
-:func:`minimax.updates.project`. The consensus term acts on the whole game's field.
+:func:`minimax.updates.project`. Consensus optimization acts on the whole game's field: it is
+a field transform, :func:`minimax.fields.consensus`.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import jax
 import jax.numpy as jnp
-import optax
 
 
 def safe_norm(x, axis=None):
@@ -102,30 +100,3 @@ def r2_penalty(critic_apply, critic_params, real, fake, key=None, *, weight=10.0
     Reference: Mescheder, Geiger, Nowozin, ICML 2018.
     """
     return _half_mean_sq_grad(critic_apply, critic_params, fake, weight)
-
-
-def consensus_penalty(field: Callable, params, *args):
-    """L(p) = ½‖F(p)‖², the squared norm of the game's descent field F (both players).
-
-    Reference: Mescheder, Nowozin, Geiger, "The numerics of GANs", NeurIPS 2017.
-    """
-    return 0.5 * optax.tree_utils.tree_norm(field(params, *args), squared=True)
-
-
-def consensus_field(field: Callable, weight) -> Callable:
-    """Consensus optimization as a field: F_γ(p) = F(p) + γ·∇_p ½‖F(p)‖² = F(p) + γ·J_F(p)ᵀF(p).
-
-    Each player descends its own loss plus γ·L(p), L = :func:`consensus_penalty`; feed
-    ``consensus_field(game_field, γ)`` to any update rule in place of F. ``weight`` may be traced.
-
-    Reference: Mescheder, Nowozin, Geiger, "The numerics of GANs", NeurIPS 2017.
-    """
-    if not callable(field):
-        raise TypeError(f"consensus_field: `field` must be callable, got {type(field).__name__}")
-
-    def regularized(params, *args):
-        value, vjp = jax.vjp(lambda p: field(p, *args), params)
-        (jt_value,) = vjp(value)
-        return jax.tree_util.tree_map(lambda a, b: a + weight * b, value, jt_value)
-
-    return regularized

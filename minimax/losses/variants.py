@@ -13,8 +13,8 @@ members work with any critic returning one real output per sample):
 * Relaxed Wasserstein — the Wasserstein loss with asymmetric weight clipping.
 * EBGAN, BEGAN, MAGAN — the critic is an autoencoder whose output is the per-sample
   reconstruction energy D(x) >= 0 (:func:`reconstruction_energy`). BEGAN's k_t and MAGAN's
-  margin are carried state, updated between steps by :func:`began_update` and
-  :func:`magan_margin_update`, and passed to the Distance factories (they may be traced).
+  margin are carried game state (``Distance.init_state``/``update_state``), updated after every
+  step by :func:`began_update` and, once per epoch, :func:`magan_margin_update`.
 """
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def ebgan_distance(margin) -> Distance:
     """EBGAN: critic E D(x) + E max(0, m − D(G(z))), generator E D(G(z)); D an energy >= 0.
 
     For a free critic (one energy D >= 0 per atom), min_D of the critic loss is m·(1 − TV(P, Q)).
-    MAGAN is this game with ``margin`` adapted by :func:`magan_margin_update`.
+    MAGAN is this game with ``margin`` adapted by :func:`magan_margin_update` (:func:`magan_distance`).
 
     Reference: Zhao, Mathieu, LeCun, "Energy-based generative adversarial network", ICLR 2017.
     """
@@ -236,16 +236,21 @@ def pulling_away(features):
     return (jnp.sum(cos2) - jnp.sum(jnp.diag(cos2))) / (n * (n - 1))
 
 
-def began_distance(k) -> Distance:
-    """BEGAN: critic L_D = E L(x) − k_t·E L(G(z)), generator L_G = E L(G(z)); k_t ∈ [0, 1] is carried
-    state (:func:`began_update`), passed in each step.
+def began_distance(*, gamma=0.5, lambda_k=1e-3, k0=0.0) -> Distance:
+    """BEGAN: critic L_D = E L(x) − k_t·E L(G(z)), generator L_G = E L(G(z)), with the carried
+    k_t ∈ [0, 1] (starting at ``k0``) updated after every step by :func:`began_update`.
+
+    The losses take k_t as their third argument; in a GAN game the run carries it.
 
     Reference: Berthelot, Schumm, Metz, "BEGAN: boundary equilibrium generative adversarial
     networks", 2017.
     """
-    critic = lambda real, fake: jnp.mean(real) - k * jnp.mean(fake)
-    generator = lambda real, fake: jnp.mean(fake)
-    return Distance("began", checked_loss("began", critic), checked_loss("began", generator), zero_sum=False)
+    critic = lambda real, fake, k: jnp.mean(real) - k * jnp.mean(fake)
+    generator = lambda real, fake, k: jnp.mean(fake)
+    checked = lambda loss: lambda real, fake, k: loss(*check_outputs("began", real, fake), k)
+    return Distance("began", checked(critic), checked(generator), zero_sum=False,
+                    init_state=lambda: jnp.asarray(k0, jnp.float32),
+                    update_state=lambda k, real, fake: began_update(k, real, fake, gamma=gamma, lambda_k=lambda_k))
 
 
 def began_update(k, real_energy, fake_energy, *, gamma=0.5, lambda_k=1e-3):
@@ -265,6 +270,42 @@ def began_convergence(real_energy, fake_energy, *, gamma=0.5):
     real_energy, fake_energy = check_outputs("began_convergence", real_energy, fake_energy)
     real = jnp.mean(real_energy)
     return real + jnp.abs(gamma * real - jnp.mean(fake_energy))
+
+
+class MaganState(NamedTuple):
+    margin: jax.Array     # m, the current margin
+    real_sum: jax.Array   # Σ E L(x) over this epoch's steps
+    fake_sum: jax.Array   # Σ E L(G(z)) over this epoch's steps
+    count: jax.Array      # steps of this epoch so far
+
+
+def magan_distance(margin, *, epoch_steps: int) -> Distance:
+    """MAGAN: EBGAN's game (:func:`ebgan_distance`) whose margin m is adapted at the end of
+    every epoch of ``epoch_steps`` steps by :func:`magan_margin_update` on the epoch's mean
+    energies; m starts at ``margin`` (the paper: the mean energy of the real data under the
+    autoencoder pretrained on it). The state (:class:`MaganState`) is carried by the run.
+
+    Reference: Wang, Cully, Chang, Demiris, "MAGAN: margin adaptation for generative
+    adversarial networks", 2017.
+    """
+    if not isinstance(epoch_steps, int) or epoch_steps < 1:
+        raise ValueError(f"magan_distance: `epoch_steps` must be a positive integer, got {epoch_steps!r}")
+    critic = lambda real, fake, st: jnp.mean(real) + jnp.mean(jax.nn.relu(st.margin - fake))
+    generator = lambda real, fake, st: jnp.mean(fake)
+    checked = lambda loss: lambda real, fake, st: loss(*check_outputs("magan", real, fake), st)
+
+    def update(st, real, fake):
+        real_sum, fake_sum, count = st.real_sum + jnp.mean(real), st.fake_sum + jnp.mean(fake), st.count + 1
+        end = count == epoch_steps
+        margin = jnp.where(end, magan_margin_update(st.margin, real_sum[None] / count, fake_sum[None] / count),
+                           st.margin)
+        zero = lambda x: jnp.where(end, jnp.zeros_like(x), x)
+        return MaganState(margin, zero(real_sum), zero(fake_sum), jnp.where(end, 0, count))
+
+    def init():
+        return MaganState(jnp.asarray(margin, jnp.float32), jnp.zeros([]), jnp.zeros([]), jnp.zeros([], jnp.int32))
+
+    return Distance("magan", checked(critic), checked(generator), zero_sum=False, init_state=init, update_state=update)
 
 
 def magan_margin_update(margin, real_energy, fake_energy):

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from minimax.updates.base import require_params
+from minimax.updates.base import check_positive, require_params, scalar_at, step_to
 
 
 class AveragingState(NamedTuple):
@@ -23,23 +23,28 @@ def averaging(inner: optax.GradientTransformation, *, decay: Optional[float] = N
         EMA (decay=β):         p̄_{k+1} = β p̄_k + (1 − β) p_{k+1}
 
     The iterates themselves are not changed; :func:`averaged_params` reads p̄ from
-    the state, and :func:`minimax.train.run` evaluates metrics at p̄. ``decay`` is
-    traceable. Extra arguments (``field_fn``) are passed to ``inner``.
+    the state, and :func:`minimax.train.run` evaluates metrics at p̄. ``decay`` is a
+    number in [0, 1) (traceable) or an ``optax.Schedule`` of the step count k. Extra
+    arguments (``field_fn``, ``projection``) are passed to ``inner``.
 
     References: Bruck, "On the weak convergence of an ergodic iteration...", 1977;
     Yazıcı et al., "The unusual effectiveness of averaging in GAN training", ICLR 2019.
     """
+    if decay is not None and not callable(decay) and not isinstance(decay, jax.core.Tracer):
+        check_positive("decay", decay, strict=False)
+        if not float(decay) < 1.0:
+            raise ValueError(f"averaging: `decay` must be in [0, 1), got {decay!r}")
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
         return AveragingState(inner.init(params), params, jnp.zeros([], jnp.int32))
 
-    def update(field, state, params=None, **extra):
+    def update(field, state, params=None, *, projection=None, **extra):
         require_params(params, "averaging")
-        u, inner_state = inner.update(field, state.inner_state, params, **extra)
-        new = optax.apply_updates(params, u)
+        u, inner_state = inner.update(field, state.inner_state, params, projection=projection, **extra)
+        new = step_to(params, u, projection)  # the iterate the run keeps
         count = optax.safe_increment(state.count)
-        weight = 1.0 / count if decay is None else 1.0 - decay
+        weight = 1.0 / count if decay is None else 1.0 - scalar_at(decay, state.count)
         average = jax.tree_util.tree_map(lambda a, p: a + weight * (p - a), state.average, new)
         return u, AveragingState(inner_state, average, count)
 

@@ -1,8 +1,22 @@
-"""Helpers shared by the update rules: argument checks and the field-function contract."""
+"""Helpers shared by the update rules: argument checks, the field-function contract, projection.
+
+The contract every rule follows (``update(field, state, params, *, field_fn=None,
+projection=None, **extra)``):
+
+* ``field`` is F(p_k); rules that evaluate F elsewhere call ``field_fn(p)``, and
+  ``field_fn(p, draw=i)`` for the step's i-th fresh minibatch when they resample
+  (:meth:`minimax.Game.field_fn`; draw 0 is the step's own minibatch).
+* ``projection`` (passed by :func:`minimax.train.run` for a game with a constraint set) maps
+  every intermediate point the rule forms (EG's extrapolation, each alternating half-step)
+  onto the set; the run projects p_{k+1} itself.
+"""
 from __future__ import annotations
+
+from typing import Callable, Optional
 
 import jax
 import numpy as np
+import optax
 
 
 def require_field_fn(field_fn, rule: str):
@@ -22,9 +36,25 @@ def require_params(params, rule: str):
         raise ValueError(f"{rule} needs the current parameters: call `update(field, state, params, ...)`.")
 
 
+def evaluate_at(field_fn: Callable, params, draw: int, resample: bool):
+    """F at ``params`` on the step's minibatch, or on its ``draw``-th fresh one when ``resample``."""
+    return field_fn(params, draw=draw) if resample else field_fn(params)
+
+
+def step_to(params, updates, projection: Optional[Callable]):
+    """p + u, projected onto the constraint set when ``projection`` is given."""
+    new = optax.apply_updates(params, updates)
+    return new if projection is None else projection(new)
+
+
+def scalar_at(value, count):
+    """A hyperparameter that is a number or an ``optax.Schedule`` (a function of the step count)."""
+    return value(count) if callable(value) else value
+
+
 def check_positive(name: str, value, *, strict: bool = True):
-    """Checks a hyperparameter when it is concrete; traced values (sweeps) pass through."""
-    if isinstance(value, jax.core.Tracer):
+    """Checks a hyperparameter when it is concrete; traced values (sweeps) and schedules pass through."""
+    if isinstance(value, jax.core.Tracer) or callable(value):
         return
     arr = np.asarray(value)
     bad = (arr <= 0) if strict else (arr < 0)

@@ -1,32 +1,45 @@
 """Extragradient, Extra-Adam, two-timescale EG and EG+."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
 import optax
 
-from minimax.updates.base import require_field_fn, require_params
+from minimax.updates.base import evaluate_at, require_field_fn, require_params, scalar_at, step_to
 
 
-def extragradient(inner: optax.GradientTransformation, *, update_scale=1.0) -> optax.GradientTransformationExtraArgs:
+class ExtragradientState(NamedTuple):
+    inner_state: optax.OptState
+    count: jax.Array  # EG steps taken (for a scheduled β)
+
+
+def extragradient(inner: optax.GradientTransformation, *, update_scale=1.0,
+                  resample: bool = False) -> optax.GradientTransformationExtraArgs:
     """Extragradient (EG) around an inner transformation used for both half-steps.
 
-        p̃_k     = p_k + inner(F(p_k))                 (extrapolation)
-        p_{k+1} = p_k + β · inner(F(p̃_k))             (update, from p_k)
+        p̃_k     = P(p_k + inner(F(p_k)))                 (extrapolation)
+        p_{k+1} = P(p_k + β · inner(F(p̃_k)))             (update, from p_k)
 
-    With inner = sgd(η), β = 1: p_{k+1} = p_k − η F(p_k − η F(p_k)) (Korpelevich).
-    With inner = adam(η): Extra-Adam. With inner = chain(two_timescale(τ), sgd(η)):
-    two-timescale EG p_{k+1} = p_k − ηΛ_τ F(p_k − ηΛ_τ F(p_k)), Λ_τ = diag(I/τ, I).
-    With β < 1 (``update_scale``): EG+, an extrapolation step 1/β times larger than
-    the update step.
+    P is the projection onto the game's constraint set (the identity without one; the
+    run passes it, see :mod:`minimax.updates.base`). With inner = sgd(η), β = 1:
+    p_{k+1} = p_k − η F(p_k − η F(p_k)) (Korpelevich). With inner = adam(η): Extra-Adam.
+    With inner = timescaled(sgd(η), τ): two-timescale EG
+    p_{k+1} = p_k − ηΛ_τ F(p_k − ηΛ_τ F(p_k)), Λ_τ = diag(I/τ, I). With β < 1
+    (``update_scale``): EG+, an extrapolation step 1/β times larger than the update step.
 
     Inner state: the extrapolation advances the inner state and the update step
     continues from it, so a stateful inner transformation (Adam's moments, a
     schedule's count) is advanced twice per EG step, as in Extra-Adam. Both inner
-    calls receive ``params = p_k`` (the point the step is taken from), so a
-    projection inside ``inner`` projects both p̃_k and p_{k+1}.
+    calls receive ``params = p_k`` (the point the step is taken from).
 
     Args:
       inner: any optax transformation.
-      update_scale: β, traceable; 1 for EG, in (0, 1) for EG+.
+      update_scale: β, a number (traceable) or an ``optax.Schedule`` of the EG step count;
+        1 for EG, in (0, 1) for EG+.
+      resample: evaluate F(p̃_k) on a fresh minibatch (``field_fn(p, draw=1)``) instead of
+        the one F(p_k) used (stochastic EG with independent samples).
 
     Requires the keyword extra argument ``field_fn`` (p -> F(p)).
 
@@ -38,12 +51,17 @@ def extragradient(inner: optax.GradientTransformation, *, update_scale=1.0) -> o
     """
     inner = optax.with_extra_args_support(inner)
 
-    def update(field, state, params=None, *, field_fn=None, **extra):
+    def init(params):
+        return ExtragradientState(inner.init(params), jnp.zeros([], jnp.int32))
+
+    def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
         require_params(params, "extragradient")
         require_field_fn(field_fn, "extragradient")
-        u_half, state = inner.update(field, state, params, field_fn=field_fn, **extra)
-        field_half = field_fn(optax.apply_updates(params, u_half))
-        u, state = inner.update(field_half, state, params, field_fn=field_fn, **extra)
-        return optax.tree_utils.tree_scale(update_scale, u), state
+        kw = dict(extra, field_fn=field_fn, projection=projection)
+        u_half, inner_state = inner.update(field, state.inner_state, params, **kw)
+        field_half = evaluate_at(field_fn, step_to(params, u_half, projection), 1, resample)
+        u, inner_state = inner.update(field_half, inner_state, params, **kw)
+        beta = scalar_at(update_scale, state.count)
+        return optax.tree_utils.tree_scale(beta, u), ExtragradientState(inner_state, optax.safe_increment(state.count))
 
-    return optax.GradientTransformationExtraArgs(inner.init, update)
+    return optax.GradientTransformationExtraArgs(init, update)

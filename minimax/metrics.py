@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from minimax import validation
 from minimax.losses.sample_distances import _pair, gaussian_kernel, mmd2, polynomial_kernel
 
 #: Default per-pixel tolerance: max |x − g| <= 0.1 on data scaled to [0, 1]
@@ -305,7 +306,7 @@ def _embedded_pair(x, y, features, fn: str, names, min_samples: int):
     embed = _feature_fn(features, fn)
     out = []
     for a, name in zip((x, y), names):
-        a = jnp.asarray(a)
+        a = validation.finite(fn, name, validation.real_array(fn, name, a))
         if a.ndim == 0 or a.shape[0] < min_samples:
             raise ValueError(f"{fn}: `{name}` must have a leading sample axis with at least {min_samples} samples, "
                              f"got shape {a.shape}")

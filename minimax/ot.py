@@ -18,15 +18,15 @@ trailing axes are flattened (a 1-D array is n scalar samples).
 * :func:`sinkhorn_divergence` (a debiased generator loss) and :func:`w2_squared` (an
   evaluation metric).
 
-Arguments are validated before any computation: mismatched sizes, non-finite points and
-ε <= 0 raise ``ValueError``. Value checks (finiteness, ε) need concrete inputs and are
-skipped for traced values inside ``jit``/``vmap``.
+Arguments are validated before any computation (:mod:`minimax.validation`): mismatched sizes,
+non-finite points, negative or unequal marginal weights and ε <= 0 raise ``ValueError``.
+Value checks run on concrete inputs, and on traced ones under :func:`minimax.validation.checked`.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional, Union
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +38,7 @@ from ott.problems.linear import linear_problem
 from ott.solvers.linear import sinkhorn as ott_sinkhorn
 from ott.tools import sinkhorn_divergence as ott_divergence
 
+from minimax import validation
 from minimax.game import Game
 
 PAIR_METHODS = ("barycentric", "argmax", "sample")
@@ -45,44 +46,17 @@ PAIR_METHODS = ("barycentric", "argmax", "sample")
 
 # ----------------------------------------------------------------------------- checks
 
-def _concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def _points(x, name: str) -> jax.Array:
-    """Samples (n, ...) as a float (n, d) array; rejects empty and (when concrete) non-finite input."""
-    x = jnp.asarray(x)
-    x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"`{name}` must have a leading sample axis with at least one sample, got shape {x.shape}")
-    if _concrete(x):
-        bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(x).reshape(x.shape[0], -1)), axis=1))
-        if bad.size:
-            raise ValueError(f"`{name}` has non-finite values (NaN or inf) in {bad.size} sample(s), "
-                             f"first at index {bad[0]}")
-    return x.reshape(x.shape[0], -1)
+def _points(x, name: str, fn: str = "minimax.ot") -> jax.Array:
+    """Samples (n, ...) as a finite float (n, d) array (:func:`minimax.validation.samples`)."""
+    return validation.samples(fn, name, x)
 
 
 def _pair(x, y, fn: str):
-    x, y = _points(x, "x"), _points(y, "y")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"{fn}: `x` and `y` must have the same sample shape, got {x.shape[1]} and "
-                         f"{y.shape[1]} features")
-    return x, y
+    return validation.sample_pair(fn, x, y)
 
 
-def _positive(value, name: str):
-    if _concrete(value) and not (np.isfinite(value) and float(value) > 0):
-        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
-
-
-def _weights(w, n: int, name: str) -> jax.Array:
-    if w is None:
-        return jnp.full((n,), 1.0 / n)
-    w = jnp.asarray(w)
-    if w.shape != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},) to match the points, got {w.shape}")
-    return w
+def _positive(value, name: str, fn: str):
+    validation.number(fn, name, value, low=0, low_open=True)
 
 
 # ----------------------------------------------------------------------------- couplings
@@ -145,6 +119,13 @@ def _mean_cost(x, y, a, b):
     return a @ jnp.sum(x * x, 1) + b @ jnp.sum(y * y, 1) - 2.0 * (a @ x) @ (b @ y)
 
 
+def _relative(eps, x, y, a, b):
+    """ε × the mean cost; when every point coincides (mean cost 0, any plan is optimal) ε itself,
+    so that the kernel stays finite instead of ε = 0 turning the plan into NaN."""
+    scale = lax.stop_gradient(_mean_cost(x, y, a, b))
+    return eps * jnp.where(scale > 0, scale, 1.0)
+
+
 def _solver_options(threshold, max_iterations, iterations, min_iterations=0) -> tuple:
     """Sinkhorn solver options as a hashable (static) tuple of items; ``iterations`` fixes the
     count (a scan: vmapped members do not wait for the slowest one in a batched while-loop)."""
@@ -182,13 +163,16 @@ def sinkhorn(x, y, *, epsilon, a=None, b=None, relative_epsilon: bool = False,
       iterations: run exactly this many iterations (a scan) instead; use under ``vmap``.
     """
     x, y = _pair(x, y, "sinkhorn")
-    _positive(epsilon, "epsilon")
+    _positive(epsilon, "epsilon", "sinkhorn")
     if epsilon_init < 1.0 or not 0.0 < epsilon_decay <= 1.0 or (epsilon_init > 1.0 and epsilon_decay == 1.0):
         raise ValueError(f"sinkhorn: need epsilon_init >= 1 and 0 < epsilon_decay <= 1 (< 1 when "
                          f"epsilon_init > 1), got {epsilon_init} and {epsilon_decay}")
     # ε-scaling must reach the target before the error test may stop the loop
     scaling = 0 if epsilon_init == 1.0 else int(np.ceil(np.log(epsilon_init) / -np.log(epsilon_decay)))
-    a, b = _weights(a, x.shape[0], "a"), _weights(b, y.shape[0], "b")
+    a = validation.weights("sinkhorn", "a", a, x.shape[0])
+    b = validation.weights("sinkhorn", "b", b, y.shape[0])
+    validation.require(jnp.abs(jnp.sum(a) - jnp.sum(b)) <= 1e-5 * jnp.maximum(1.0, jnp.sum(a)),
+                       "sinkhorn: the marginals `a` and `b` must have equal total mass (balanced transport)")
     return _sinkhorn_solve(x, y, a, b, epsilon, relative=relative_epsilon,
                            schedule=(float(epsilon_init), float(epsilon_decay)),
                            options=_solver_options(threshold, max_iterations, iterations, scaling))
@@ -198,7 +182,7 @@ def sinkhorn(x, y, *, epsilon, a=None, b=None, relative_epsilon: bool = False,
 def _sinkhorn_solve(x, y, a, b, epsilon, *, relative, schedule, options) -> SinkhornCoupling:
     C = cost_matrix(x, y)
     eps = jnp.asarray(epsilon, C.dtype)
-    eps = eps * lax.stop_gradient(_mean_cost(x, y, a, b)) if relative else eps
+    eps = _relative(eps, x, y, a, b) if relative else eps
     geom = geometry.Geometry(cost_matrix=C, epsilon=epsilon_scheduler.Epsilon(eps, *schedule))
     out = ott_sinkhorn.Sinkhorn(**dict(options))(linear_problem.LinearProblem(geom, a=a, b=b))
     plan = out.matrix
@@ -223,7 +207,7 @@ def regression_pairs(plan, x, *, method: str = "barycentric", key=None):
     if method not in PAIR_METHODS:
         raise ValueError(f"regression_pairs: `method` must be one of {PAIR_METHODS}, got {method!r}")
     plan, shape = jnp.asarray(plan), jnp.shape(x)[1:]
-    xf = _points(x, "x")
+    xf = _points(x, "x", "regression_pairs")
     if plan.ndim != 2 or plan.shape[0] != xf.shape[0]:
         raise ValueError(f"regression_pairs: `plan` must be (n, m) with n = {xf.shape[0]} rows, one per "
                          f"point of x, got shape {plan.shape}")
@@ -251,7 +235,7 @@ def sinkhorn_divergence(x, y, *, epsilon, relative_epsilon: bool = False, thresh
     Feydy et al., AISTATS 2019. ε is shared by the three terms.
     """
     x, y = _pair(x, y, "sinkhorn_divergence")
-    _positive(epsilon, "epsilon")
+    _positive(epsilon, "epsilon", "sinkhorn_divergence")
     return _divergence(x, y, epsilon, relative=relative_epsilon,
                        options=_solver_options(threshold, max_iterations, iterations))
 
@@ -261,7 +245,7 @@ def _divergence(x, y, epsilon, *, relative, options):
     eps = jnp.asarray(epsilon, x.dtype)
     if relative:
         a, b = jnp.full((x.shape[0],), 1.0 / x.shape[0]), jnp.full((y.shape[0],), 1.0 / y.shape[0])
-        eps = eps * lax.stop_gradient(_mean_cost(x, y, a, b))
+        eps = _relative(eps, x, y, a, b)
     value, _ = ott_divergence.sinkdiv(x, y, cost_fn=costs.SqEuclidean(), epsilon=eps, solve_kwargs=dict(options))
     return value
 
@@ -392,8 +376,8 @@ def w2_game(generator: Callable, data, latents: Union[jax.Array, Callable], *, c
     if not callable(generator):
         raise TypeError(f"w2_game: `generator` must be callable, got {type(generator).__name__}")
     if coupling == "sinkhorn":
-        _positive(epsilon, "epsilon")
-    _points(data, "data")
+        _positive(epsilon, "epsilon", "w2_game")
+    _points(data, "data", "w2_game")
     data = jnp.asarray(data, jnp.result_type(float))
     fresh = callable(latents)
     if fresh and recompute_every is None:
@@ -401,7 +385,7 @@ def w2_game(generator: Callable, data, latents: Union[jax.Array, Callable], *, c
     if fresh:
         m = jax.eval_shape(latents, jax.random.PRNGKey(0)).shape[0]
     else:
-        latents = _points(latents, "latents").reshape(jnp.shape(latents))
+        latents = _points(latents, "latents", "w2_game").reshape(jnp.shape(latents))
         m = latents.shape[0]
     n = data.shape[0]
     batch_size = min(m, n) if fresh else n

@@ -19,7 +19,9 @@ def save_figure(fig, path: str, title: str = ""):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from minimax.results import atomic_open
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=110, format="png")
     pyplot().close(fig)
 
 

@@ -1,21 +1,21 @@
 """Writing experiment results: JSON (with config and library versions), CSV, console tables."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import math
 import os
 import platform
+import tempfile
 from importlib import metadata
 from typing import Iterable, Optional, Sequence
 
-import numpy as np
 
 
 def versions() -> dict:
     """Versions of Python, the platform, JAX's backend and the libraries minimax builds on."""
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("jax-minimax", "jax", "jaxlib", "optax", "chex", "flax", "ott-jax", "numpy"):
+    for dist in ("jax-minimax", "jax", "jaxlib", "optax", "chex", "flax", "ott-jax", "orbax-checkpoint", "numpy"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -29,17 +29,7 @@ def versions() -> dict:
     return out
 
 
-def _plain(value):
-    """JSON-safe Python scalars/lists from numpy/jax values; non-finite floats become None."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _plain(np.asarray(value).tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from minimax.checkpoint import plain as _plain  # JSON-safe values; non-finite floats become None
 
 
 def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict], summary: Optional[dict] = None) -> dict:
@@ -51,16 +41,31 @@ def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict], s
     os.makedirs(out_dir, exist_ok=True)
     rows = [_plain(r) for r in rows]
     json_path = os.path.join(out_dir, f"{name}.json")
-    with open(json_path, "w") as f:
+    with atomic_open(json_path) as f:
         json.dump({**_plain(summary or {}), "config": _plain(config), "versions": versions(), "rows": rows}, f, indent=2)
     csv_path = os.path.join(out_dir, f"{name}.csv")
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    with open(csv_path, "w", newline="") as f:
+    with atomic_open(csv_path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         for r in rows:
             writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
     return {"json": json_path, "csv": csv_path}
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w", **kwargs):
+    """Writes ``path`` through a temporary file in the same directory, renamed into place when the
+    block completes: a crash never leaves a half-written file (``os.replace`` is atomic)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def format_table(rows: Iterable[dict], columns: Sequence[str]) -> str:

@@ -34,6 +34,7 @@ import optax
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
+from minimax import validation
 from minimax.fields import with_field_transform
 from minimax.game import Game, draw_key
 from minimax.updates.averaging import averaged_params
@@ -116,19 +117,11 @@ def tree_norm(tree) -> jax.Array:
 def _check_params(params, where: str):
     from minimax.game import Players
     if not isinstance(params, Players):
-        raise TypeError(f"{where}: `params` must be a minimax.Players(min, max), got {type(params).__name__}")
+        raise TypeError(f"{where}: `params` must be a minimax.Players(min, max), got {validation.describe(params)}")
     ints = [jnp.result_type(x) for x in jax.tree_util.tree_leaves(params)
             if not jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
     if ints:
         raise TypeError(f"{where}: every leaf of `params` must be floating-point, got dtypes {sorted(set(map(str, ints)))}")
-
-
-def _check_key(key, where: str):
-    shape, dtype = jnp.shape(key), jnp.result_type(key)
-    typed = jnp.issubdtype(dtype, jax.dtypes.prng_key)
-    if not (typed and shape == () or dtype == jnp.uint32 and shape == (2,)):
-        raise TypeError(f"{where}: `key` must be a PRNG key (jax.random.PRNGKey(seed) or jax.random.key(seed)), "
-                        f"got {dtype}{list(shape)}")
 
 
 # ----------------------------------------------------------------------------- the step
@@ -282,7 +275,7 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
     """
     record_every = steps if record_every is None else record_every
     _check_steps(steps, record_every)
-    _check_key(key, "run")
+    validation.prng_key("run", "key", key)
     metrics = default_metrics if metrics is None else metrics
     if (state is None) == (params is None):
         raise ValueError("run: give exactly one of `params` (a new run) and `state` (continue a run)")

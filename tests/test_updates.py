@@ -5,7 +5,7 @@ import numpy as np
 import optax
 import pytest
 
-from minimax import Game, Players, games, train, updates
+from minimax import Game, Players, games, updates
 from minimax.updates import RULES
 
 ETA = 0.1

@@ -25,7 +25,7 @@ from jax import lax
 
 from minimax import train
 from minimax.data import mnist32
-from minimax.experiments.common import require_positive_ints
+from minimax.experiments.common import require_positive_ints, require_writable
 from minimax.experiments.mnist32 import build_game, make_rule, memorization_metrics
 from minimax.results import format_table, write_results
 from minimax.timing import median_time
@@ -145,6 +145,7 @@ def add_arguments(parser):
 
 def main(args) -> int:
     require_positive_ints(args, "seeds", "steps", "torch_steps", "width", "repeats")
+    require_writable(args.out)
     data, _ = mnist32()
     latents = jax.random.normal(jax.random.PRNGKey(0), (data.shape[0], 16))
     peak = matmul_flops_per_second()

@@ -47,6 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from minimax import validation
 from minimax.game import Game, Players
 from minimax.losses.distances import Distance
 from minimax.updates.projection import on_max_player
@@ -87,16 +88,11 @@ def _split_source(source, name: str):
         return source, None
     if _is_pytree_sampler(source):
         return None, source
-    arr = jnp.asarray(source)
+    arr = validation.real_array("gan_game", name, source)
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"gan_game: `{name}` must be a sampler `key -> batch` or an array with a leading "
-                         f"batch axis, got shape {arr.shape}")
-    if not isinstance(arr, jax.core.Tracer) and jnp.issubdtype(arr.dtype, jnp.inexact):
-        bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(arr).reshape(arr.shape[0], -1)), axis=1))
-        if bad.size:
-            raise ValueError(f"gan_game: `{name}` has non-finite values (NaN or inf) in {bad.size} sample(s), "
-                             f"first at index {bad[0]}")
-    return None, arr
+                         f"batch axis, got shape {tuple(arr.shape)}")
+    return None, validation.finite("gan_game", name, arr)
 
 
 def _draw(sampler, leaf, key):

@@ -25,35 +25,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from minimax import validation
 from minimax.losses.distances import Distance
 
 #: A kernel maps samples (n, d) and (m, d) to their Gram matrix (n, m).
 Kernel = Callable[[jax.Array, jax.Array], jax.Array]
 
 
-def _float(x) -> jax.Array:
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
-
-
-def _as_samples(x, name: str) -> jax.Array:
-    x = _float(x)
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"`{name}` must have a leading sample axis with at least one sample, got shape {x.shape}")
-    return x.reshape(x.shape[0], -1)
-
-
 def _pair(x, y, fn: str):
-    x, y = _as_samples(x, "x"), _as_samples(y, "y")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"{fn}: `x` and `y` must have the same sample shape, got {x.shape[1]} and {y.shape[1]} features")
-    return x, y
+    return validation.sample_pair(fn, x, y)
 
 
 def _safe_sqrt(s):
-    """√s with gradient 0 (not NaN) at s = 0."""
+    """√s with gradient 0 (not NaN) at s = 0; NaN stays NaN (never a finite value for NaN input)."""
     pos = s > 0
-    return jnp.where(pos, jnp.sqrt(jnp.where(pos, s, 1.0)), 0.0)
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, s, 1.0)), jnp.where(jnp.isnan(s), s, 0.0))
 
 
 def sq_distances(x, y) -> jax.Array:
@@ -114,8 +100,8 @@ def energy_kernel() -> Kernel:
     statistics in hypothesis testing", Annals of Statistics 2013.
     """
     def k(x, y):
-        nx = _safe_sqrt(jnp.sum(_as_samples(x, "x") ** 2, axis=-1))
-        ny = _safe_sqrt(jnp.sum(_as_samples(y, "y") ** 2, axis=-1))
+        x, y = _pair(x, y, "energy_kernel")
+        nx, ny = _safe_sqrt(jnp.sum(x**2, axis=-1)), _safe_sqrt(jnp.sum(y**2, axis=-1))
         return nx[:, None] + ny[None, :] - _safe_sqrt(sq_distances(x, y))
     return k
 
@@ -155,6 +141,7 @@ def energy_distance(x, y, *, unbiased: bool = False) -> jax.Array:
     Reference: Székely, Rizzo, "Energy statistics", J. Stat. Plan. Inference 2013;
     Bellemare et al., "The Cramér distance as a solution to biased Wasserstein gradients", 2017.
     """
+    x, y = _pair(x, y, "energy_distance")
     return mmd2(x, y, energy_kernel(), unbiased=unbiased)
 
 
@@ -167,11 +154,11 @@ def wasserstein_1d(x, y, p: float = 1.0) -> jax.Array:
     {i/n} ∪ {j/m}; for n = m it is (1/n) Σ_i |x_(i) − y_(i)|^p (sorted samples).
     Reference: Peyré, Cuturi, "Computational optimal transport", 2019, §2.6.
     """
-    x, y = _float(x), _float(y)
+    x, y = validation.real_array("wasserstein_1d", "x", x), validation.real_array("wasserstein_1d", "y", y)
     if x.ndim != 1 or y.ndim != 1 or x.size == 0 or y.size == 0:
         raise ValueError(f"wasserstein_1d: `x` and `y` must be non-empty 1-D arrays, got shapes {x.shape} and {y.shape}")
-    if not p >= 1:
-        raise ValueError(f"wasserstein_1d: `p` must be >= 1, got {p!r}")
+    validation.number("wasserstein_1d", "p", p, low=1)
+    validation.finite("wasserstein_1d", "x", x), validation.finite("wasserstein_1d", "y", y)
     n, m = x.shape[0], y.shape[0]
     t = np.unique(np.concatenate([np.arange(1, n + 1) / n, np.arange(1, m + 1) / m]))
     dt = np.diff(t, prepend=0.0)
@@ -215,10 +202,7 @@ class KantorovichPotentials(NamedTuple):
 
 
 def _lp_problem(x, y, a, b, p):
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    x, y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"wasserstein_lp: `x` and `y` must have the same sample shape, got {x.shape} and {y.shape}")
+    x, y = (np.asarray(v, np.float64) for v in _pair(x, y, "wasserstein_lp"))
     n, m = x.shape[0], y.shape[0]
     a = np.full(n, 1.0 / n) if a is None else np.asarray(a, np.float64)
     b = np.full(m, 1.0 / m) if b is None else np.asarray(b, np.float64)

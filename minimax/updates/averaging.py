@@ -7,7 +7,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from minimax.updates.base import check_positive, require_params, scalar_at, step_to
+from minimax import validation
+from minimax.updates.base import require_params, scalar_at, step_to
 
 
 class AveragingState(NamedTuple):
@@ -30,17 +31,15 @@ def averaging(inner: optax.GradientTransformation, *, decay: Optional[float] = N
     References: Bruck, "On the weak convergence of an ergodic iteration...", 1977;
     Yazıcı et al., "The unusual effectiveness of averaging in GAN training", ICLR 2019.
     """
-    if decay is not None and not callable(decay) and not isinstance(decay, jax.core.Tracer):
-        check_positive("decay", decay, strict=False)
-        if not float(decay) < 1.0:
-            raise ValueError(f"averaging: `decay` must be in [0, 1), got {decay!r}")
+    if decay is not None:
+        validation.number("averaging", "decay", decay, low=0, high=1, high_open=True, schedule=True)
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
         return AveragingState(inner.init(params), params, jnp.zeros([], jnp.int32))
 
     def update(field, state, params=None, *, projection=None, **extra):
-        require_params(params, "averaging")
+        require_params(params, "averaging", field)
         u, inner_state = inner.update(field, state.inner_state, params, projection=projection, **extra)
         new = step_to(params, u, projection)  # the iterate the run keeps
         count = optax.safe_increment(state.count)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import jax
-import numpy as np
 import optax
+
+from minimax import validation
 
 
 def require_field_fn(field_fn, rule: str):
@@ -31,9 +31,12 @@ def require_field_fn(field_fn, rule: str):
         raise TypeError(f"{rule}: `field_fn` must be callable, got {type(field_fn).__name__}")
 
 
-def require_params(params, rule: str):
+def require_params(params, rule: str, field=None):
+    """The rule got ``params``, and (when given) a ``field`` with the same tree structure and shapes."""
     if params is None:
         raise ValueError(f"{rule} needs the current parameters: call `update(field, state, params, ...)`.")
+    if field is not None:
+        validation.same_structure(rule, "field", field, "params", params)
 
 
 def evaluate_at(field_fn: Callable, params, draw: int, resample: bool):
@@ -52,12 +55,6 @@ def scalar_at(value, count):
     return value(count) if callable(value) else value
 
 
-def check_positive(name: str, value, *, strict: bool = True):
-    """Checks a hyperparameter when it is concrete; traced values (sweeps) and schedules pass through."""
-    if isinstance(value, jax.core.Tracer) or callable(value):
-        return
-    arr = np.asarray(value)
-    bad = (arr <= 0) if strict else (arr < 0)
-    if not np.all(np.isfinite(arr)) or np.any(bad):
-        need = "> 0" if strict else ">= 0"
-        raise ValueError(f"`{name}` must be finite and {need}, got {value!r}")
+def check_positive(name: str, value, *, strict: bool = True, rule: str = "minimax.updates"):
+    """A hyperparameter > 0 (>= 0 unless ``strict``) when concrete; traced values and schedules pass through."""
+    validation.number(rule, name, value, low=0, low_open=strict, schedule=True)

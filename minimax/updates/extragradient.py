@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from minimax import validation
 from minimax.updates.base import evaluate_at, require_field_fn, require_params, scalar_at, step_to
 
 
@@ -49,13 +50,14 @@ def extragradient(inner: optax.GradientTransformation, *, update_scale=1.0,
     nonconvex-nonconcave min-max optimization", AISTATS 2021 (EG+); Chae, Kim, Kim,
     "Two-timescale extragradient for finding local minimax points", ICLR 2024.
     """
+    validation.number("extragradient", "update_scale", update_scale, low=0, low_open=True, high=1, schedule=True)
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
         return ExtragradientState(inner.init(params), jnp.zeros([], jnp.int32))
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, "extragradient")
+        require_params(params, "extragradient", field)
         require_field_fn(field_fn, "extragradient")
         kw = dict(extra, field_fn=field_fn, projection=projection)
         u_half, inner_state = inner.update(field, state.inner_state, params, **kw)

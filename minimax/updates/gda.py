@@ -28,7 +28,14 @@ def simultaneous(inner: optax.GradientTransformation) -> optax.GradientTransform
 
     Reference: Arrow, Hurwicz, Uzawa, "Studies in linear and non-linear programming", 1958.
     """
-    return optax.with_extra_args_support(inner)
+    inner = optax.with_extra_args_support(inner)
+
+    def update(field, state, params=None, **extra):
+        if params is not None:
+            require_params(params, "simultaneous", field)
+        return inner.update(field, state, params, **extra)
+
+    return optax.GradientTransformationExtraArgs(inner.init, update)
 
 
 class AlternatingState(NamedTuple):
@@ -83,7 +90,7 @@ def alternating(inner: optax.GradientTransformation, max_steps=1, *, order: str 
         return AlternatingState(inner.init(params), inner.init(params))
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, "alternating")
+        require_params(params, "alternating", field)
         require_field_fn(field_fn, "alternating")
         kw = dict(extra, field_fn=field_fn, projection=projection)
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "mnist32": ("minimax.experiments.mnist32", "memorization of 32 MNIST digits: distance x update rule x tau"),
     "report": ("minimax.experiments.report", "one Markdown page from the JSON/PNG results of a directory"),
     "w2": ("minimax.experiments.w2", "W2 regression (exact / Sinkhorn coupling) on 32 MNIST digits"),
+    "compare": ("minimax.experiments.compare", "GAN vs W2 regression vs VAE, flow, score and flow matching, many seeds"),
 }
 DEFAULT_COMMAND = "dirac"
 
@@ -70,6 +71,16 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from minimax import train
+    from minimax.train import distributed
+
+    processes = getattr(args, "processes", 1)
+    if processes > 1 and not distributed.in_group():
+        if processes > 64:
+            print(f"minimax {args.command}: error: --processes must be <= 64, got {processes}", file=sys.stderr)
+            return 2
+        return distributed.launch(argv, processes)
+    if distributed.initialize_from_env() and not distributed.is_main_process():
+        _quiet_worker(args)
 
     STOP.clear()
     previous = signal.signal(signal.SIGINT, _on_sigint) if _main_thread() else None
@@ -94,6 +105,15 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_worker(args):
+    """Processes other than 0 print nothing (process 0 reports); their stderr goes to a log in --out."""
+    import jax
+    sys.stdout = open(os.devnull, "w")
+    directory = getattr(args, "out", None) or tempfile.gettempdir()
+    os.makedirs(directory, exist_ok=True)
+    sys.stderr = open(os.path.join(directory, f"minimax-process-{jax.process_index()}.log"), "w")
 
 
 def _main_thread() -> bool:

@@ -1,7 +1,9 @@
 """Optimal transport for generative modelling: couplings, the W2 regression bound, Sinkhorn losses.
 
-The only module of minimax that imports ott-jax (which imports jaxopt); ``import minimax``
-does not load it. Costs are squared Euclidean, C_ij = ‖x_i − y_j‖², on samples whose
+The only module of minimax that imports ott-jax (which imports jaxopt), and only inside the
+entropic solvers (:func:`sinkhorn`, :func:`sinkhorn_divergence`): ``import minimax`` does not
+load it, and the exact assignment, the W2 game with exact couplings and the memorization
+metric work without ott-jax installed. Costs are squared Euclidean, C_ij = ‖x_i − y_j‖², on samples whose
 trailing axes are flattened (a 1-D array is n scalar samples).
 
 * :func:`assignment`: the exact optimal coupling of two equal-size uniform point sets,
@@ -33,10 +35,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax import lax
-from ott.geometry import costs, epsilon_scheduler, geometry
-from ott.problems.linear import linear_problem
-from ott.solvers.linear import sinkhorn as ott_sinkhorn
-from ott.tools import sinkhorn_divergence as ott_divergence
 
 from minimax import validation
 from minimax.game import Game
@@ -180,6 +178,10 @@ def sinkhorn(x, y, *, epsilon, a=None, b=None, relative_epsilon: bool = False,
 
 @functools.partial(jax.jit, static_argnames=("relative", "schedule", "options"))
 def _sinkhorn_solve(x, y, a, b, epsilon, *, relative, schedule, options) -> SinkhornCoupling:
+    from ott.geometry import epsilon_scheduler, geometry
+    from ott.problems.linear import linear_problem
+    from ott.solvers.linear import sinkhorn as ott_sinkhorn
+
     C = cost_matrix(x, y)
     eps = jnp.asarray(epsilon, C.dtype)
     eps = _relative(eps, x, y, a, b) if relative else eps
@@ -242,6 +244,9 @@ def sinkhorn_divergence(x, y, *, epsilon, relative_epsilon: bool = False, thresh
 
 @functools.partial(jax.jit, static_argnames=("relative", "options"))
 def _divergence(x, y, epsilon, *, relative, options):
+    from ott.geometry import costs
+    from ott.tools import sinkhorn_divergence as ott_divergence
+
     eps = jnp.asarray(epsilon, x.dtype)
     if relative:
         a, b = jnp.full((x.shape[0],), 1.0 / x.shape[0]), jnp.full((y.shape[0],), 1.0 / y.shape[0])

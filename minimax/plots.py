@@ -19,9 +19,10 @@ def save_figure(fig, path: str, title: str = ""):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    from minimax.results import atomic_open
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, dpi=110, format="png")
+    from minimax.results import _main_process, atomic_open
+    if _main_process():  # with several processes only process 0 writes
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, dpi=110, format="png")
     pyplot().close(fig)
 
 

@@ -36,14 +36,15 @@ def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict], s
     """Writes ``out_dir/name.json`` ({"config", "versions", "rows"} and the ``summary`` keys at
     top level) and ``out_dir/name.csv`` (the rows).
 
-    Returns the paths written, by extension.
+    Returns the paths written, by extension. With several processes only process 0 writes.
     """
+    json_path, csv_path = os.path.join(out_dir, f"{name}.json"), os.path.join(out_dir, f"{name}.csv")
+    if not _main_process():
+        return {"json": json_path, "csv": csv_path}
     os.makedirs(out_dir, exist_ok=True)
     rows = [_plain(r) for r in rows]
-    json_path = os.path.join(out_dir, f"{name}.json")
     with atomic_open(json_path) as f:
         json.dump({**_plain(summary or {}), "config": _plain(config), "versions": versions(), "rows": rows}, f, indent=2)
-    csv_path = os.path.join(out_dir, f"{name}.csv")
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_open(csv_path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
@@ -51,6 +52,11 @@ def write_results(out_dir: str, name: str, config: dict, rows: Sequence[dict], s
         for r in rows:
             writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
     return {"json": json_path, "csv": csv_path}
+
+
+def _main_process() -> bool:
+    import jax
+    return jax.process_index() == 0
 
 
 @contextlib.contextmanager

@@ -110,3 +110,20 @@ def test_ctrl_c_stops_at_a_block_saves_and_resume_writes_the_same_rows(tmp_path)
                            timeout=600)
     assert whole.returncode == 0, whole.stderr[-2000:]
     assert rows_of(tmp_path / "cut")["rows"] == rows_of(tmp_path / "whole")["rows"]
+
+
+def test_two_processes_write_the_rows_of_one_process_with_two_devices(tmp_path):
+    """`--processes 2` (two JAX processes, gloo collectives, one CPU device each) gives the rows of one process
+    splitting the same runs over two host devices (the same per-device batch, hence the same floats)."""
+    import os
+    argv = ["dirac", "--distances", "js", "--methods", "eg", "--seeds", "4", "--steps", "400", "--tau", "1", "5"]
+    env = dict(os.environ)
+    two = subprocess.run([sys.executable, "-m", "minimax.cli", *argv, "--processes", "2", "--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert "wrote" in two.stdout and (tmp_path / "two" / "minimax-process-1.log").exists()
+    one = subprocess.run([sys.executable, "-m", "minimax.cli", *argv, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=600,
+                         env=dict(env, XLA_FLAGS="--xla_force_host_platform_device_count=2"))
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert rows_of(tmp_path / "two")["rows"] == rows_of(tmp_path / "one")["rows"]

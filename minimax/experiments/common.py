@@ -17,6 +17,7 @@ import threading
 from functools import partial
 from typing import Iterable, Mapping, Optional
 
+import jax
 import optax
 
 from minimax import train
@@ -25,7 +26,7 @@ from minimax import train
 OPTIMIZERS = {"sgd": optax.sgd, "adam": partial(optax.adam, b1=0.5)}
 
 #: Arguments that say how to run, not what to compute (left out of a checkpoint's config).
-RUN_ARGUMENTS = ("out", "checkpoint_every", "resume", "command")
+RUN_ARGUMENTS = ("out", "checkpoint_every", "resume", "command", "processes")
 
 #: Set by the CLI's SIGINT handler; sweeps stop at the next block boundary when it is set.
 STOP = threading.Event()
@@ -80,6 +81,9 @@ def require_writable(directory: str):
 
 def add_run_arguments(parser, *, checkpoint_every: int = 10):
     parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="run as N local JAX processes (CPU, gloo collectives) splitting the runs; process 0 "
+                             "writes the results (checkpoints are off with N > 1); default 1")
     parser.add_argument("--checkpoint-every", type=int, default=checkpoint_every,
                         help=f"save a checkpoint every K record blocks in OUT/checkpoints (0: never), "
                              f"default {checkpoint_every}")
@@ -89,6 +93,7 @@ def add_run_arguments(parser, *, checkpoint_every: int = 10):
 
 def validate_run_arguments(args):
     require_positive_ints(args, "checkpoint_every", minimum=0)
+    require_positive_ints(args, "processes")
     require_writable(args.out)
 
 
@@ -104,6 +109,8 @@ class Progress:
         self.label, self.bar = label, None
 
     def __call__(self, step, steps, diverged):
+        if jax.process_index() != 0:
+            return
         if self.bar is None:
             from tqdm import tqdm
             self.bar = tqdm(total=steps, desc=self.label, unit="step", mininterval=1.0, leave=False, dynamic_ncols=True)
@@ -118,7 +125,7 @@ class Progress:
 def run_sweep(args, experiment: str, name: str, game, rule, hparams, keys, **kwargs):
     """:func:`minimax.train.sweep` with the experiment's checkpoints, progress bar and stop flag."""
     checkpoint = None
-    if args.checkpoint_every:
+    if args.checkpoint_every and jax.process_count() == 1:
         checkpoint = train.Checkpointing(os.path.join(args.out, "checkpoints", experiment, name),
                                          every=args.checkpoint_every, resume=args.resume, overwrite=not args.resume,
                                          config=config_of(args))

@@ -1,0 +1,459 @@
+"""Sweeps: every (hyperparameter, seed) pair of a grid as one flat batch of runs in one compiled program.
+
+Layout. The H grid points × S seeds are one batch axis of N = H·S runs (run i: grid point
+i // S, seed i % S), split over the devices (``shard_map`` on a 1-D mesh, padded to a multiple
+of their number; with several processes, the devices of all of them) and, on each device,
+batched by ``vmap`` or by ``lax.map`` over batches of vmapped runs (sequential for
+``batch_size=None``). ``strategy="auto"`` chooses per backend: vmap on accelerators and for
+small runs, and on CPU a short timed probe of vmap against the sequential map, remembered per
+program and batch size (:data:`auto_choices`).
+
+Dispatch. The program runs whole blocks of ``record_every`` steps; with checkpoints, progress
+or a stop request it runs one block per dispatch, so a sweep can report after every block,
+save with orbax (:class:`Checkpointing`) and stop cleanly (:class:`Interrupted`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import time
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from minimax.game import Game
+from minimax.train.compile import compiled
+from minimax.train.run import (Rule, RunResult, TrainState, _check_params, _check_steps, _prepare_rule, _record,
+                               _run_blocks, _run_keys, default_metrics, init_state, make_step)
+from minimax.updates.averaging import averaged_params
+
+STRATEGIES = ("auto", "vmap", "map")
+
+#: ``strategy="auto"`` probes only on CPU, for runs whose step costs at least this many FLOPs
+#: (XLA's count); smaller runs are dominated by per-step overhead, which vmap amortizes.
+AUTO_PROBE_MIN_FLOPS = 2e6
+#: Steps of the probe programs.
+AUTO_PROBE_STEPS = 4
+#: (program fingerprint, runs per device) -> (strategy, batch_size) chosen by the probe.
+auto_choices: dict = {}
+
+
+class Interrupted(Exception):
+    """A sweep stopped between blocks at the request of ``stop`` (e.g. Ctrl-C in the CLI)."""
+
+    def __init__(self, step: int, steps: int, directory: Optional[str]):
+        self.step, self.steps, self.directory = step, steps, directory
+        saved = f"checkpoint saved in {directory}" if directory else "nothing saved (no checkpointing)"
+        super().__init__(f"interrupted at step {step} of {steps}; {saved}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpointing:
+    """Where and how often a sweep saves its state with orbax-checkpoint.
+
+    Attributes:
+      directory: the checkpoint directory (one per sweep).
+      every: save every this many blocks (and always at the end and when stopped).
+      resume: continue from the latest checkpoint in ``directory`` when there is one.
+      overwrite: when not resuming, discard a checkpoint found in ``directory`` (otherwise
+        that is an error, so that no run is lost by accident).
+      config: a JSON-able dict describing the run (e.g. the command-line arguments); a
+        resume whose config differs fails before any compute, naming the differing keys.
+    """
+
+    directory: str
+    every: int = 10
+    resume: bool = False
+    overwrite: bool = False
+    config: Mapping = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.every, (int, np.integer)) or self.every < 1:
+            raise ValueError(f"Checkpointing: `every` must be a positive number of blocks, got {self.every!r}")
+
+
+# ----------------------------------------------------------------------------- hyperparameter grids
+
+def hyperparameter_grid(**values) -> dict:
+    """The Cartesian product of hyperparameter values as a dict of equal-length arrays.
+
+    ``hyperparameter_grid(lr=[0.1, 0.2], M=[1, 5])`` has 4 entries, ``M`` varying fastest.
+    Integer values stay integers (int32, e.g. alternating GDA's number of critic steps),
+    booleans stay booleans, others become float32.
+    """
+    if not values:
+        raise ValueError("hyperparameter_grid: give at least one hyperparameter")
+    for name, v in values.items():
+        if np.ndim(v) != 1 or len(v) == 0:
+            raise ValueError(f"hyperparameter_grid: `{name}` must be a non-empty 1-D list of values, got {v!r}")
+    rows = list(itertools.product(*values.values()))
+    return {name: _grid_column(name, [r[i] for r in rows]) for i, name in enumerate(values)}
+
+
+def _grid_column(name: str, column) -> jax.Array:
+    arr = np.asarray(column)
+    if arr.dtype == bool:
+        return jnp.asarray(arr)
+    if np.issubdtype(arr.dtype, np.integer):
+        return jnp.asarray(arr, jnp.int32)
+    if np.issubdtype(arr.dtype, np.floating):
+        return jnp.asarray(arr, jnp.float32)
+    raise TypeError(f"hyperparameter `{name}` must hold numbers or booleans, got {arr.dtype} values {column!r}")
+
+
+def _as_grid(hparams) -> tuple[dict, Optional[int]]:
+    """``hparams`` as a dict of (H,) arrays and H, or ({}, None) for a seeds-only sweep."""
+    if hparams is None or (isinstance(hparams, Mapping) and not hparams):
+        return {}, None
+    if not isinstance(hparams, Mapping):
+        raise TypeError(f"sweep: `hparams` must be a dict of equal-length value lists, got {type(hparams).__name__}")
+    grid = {k: v if isinstance(v, jax.Array) else _grid_column(k, v) for k, v in hparams.items()}
+    sizes = {k: (np.shape(v)[0] if np.ndim(v) == 1 else None) for k, v in grid.items()}
+    if None in sizes.values() or len(set(sizes.values())) != 1 or 0 in sizes.values():
+        raise ValueError(f"sweep: `hparams` must be a dict of non-empty 1-D arrays with one common length "
+                         f"(see hyperparameter_grid), got sizes {sizes}")
+    return grid, next(iter(sizes.values()))
+
+
+# ----------------------------------------------------------------------------- layout on devices
+
+def _devices(devices):
+    if devices is None:
+        return jax.devices()  # with several processes: the devices of all of them
+    devices = list(devices)
+    if not devices:
+        raise ValueError("sweep: `devices` must name at least one device")
+    return devices
+
+
+def _batched(fn: Callable, strategy: str, batch_size: Optional[int], batched_game: bool):
+    """fn(game, *xs) mapped over the leading axis of every x (and of the game's leaves when
+    ``batched_game``): vmap, or lax.map (sequential, or over batches of ``batch_size`` vmapped runs)."""
+    if strategy == "vmap":
+        return lambda game, *xs: jax.vmap(fn, in_axes=(0 if batched_game else None,) + (0,) * len(xs))(game, *xs)
+    if batched_game:
+        return lambda game, *xs: lax.map(lambda x: fn(*x), (game,) + xs, batch_size=batch_size)
+    return lambda game, *xs: lax.map(lambda x: fn(game, *x), xs, batch_size=batch_size)
+
+
+class _Layout:
+    """The flat batch on the devices: a mesh, the shardings, and moving trees on and off it."""
+
+    def __init__(self, devices, batched_game: bool):
+        self.devices, self.batched_game = devices, batched_game
+        self.mesh = Mesh(np.asarray(devices), ("batch",))
+        self.batch = NamedSharding(self.mesh, PartitionSpec("batch"))
+        self.replicated = NamedSharding(self.mesh, PartitionSpec())
+        self.processes = len({d.process_index for d in devices})
+
+    def program(self, fn: Callable, strategy: str, batch_size: Optional[int]) -> Callable:
+        """fn over the batch axis split across the devices (``shard_map``; an unbatched game is replicated)."""
+        local = _batched(fn, strategy, batch_size, self.batched_game)
+        if len(self.devices) == 1:
+            return local
+        spec = PartitionSpec("batch")
+        game_spec = spec if self.batched_game else PartitionSpec()
+        return lambda game, *xs: jax.shard_map(local, mesh=self.mesh, in_specs=(game_spec,) + (spec,) * len(xs),
+                                               out_specs=spec, check_vma=False)(game, *xs)
+
+    def put(self, tree, batched: bool):
+        """Places host or device values on the mesh (a global array across processes)."""
+        if len(self.devices) == 1:
+            return tree
+        sharding = self.batch if batched else self.replicated
+        if self.processes == 1:
+            return jax.device_put(tree, sharding)
+        return jax.tree_util.tree_map(lambda x: jax.make_array_from_callback(
+            np.shape(x), sharding, lambda index, x=np.asarray(x): x[index]), tree)
+
+    def host(self, tree):
+        """NumPy copies of batch-sharded values, gathered from every process."""
+        if self.processes == 1:
+            return jax.tree_util.tree_map(np.asarray, tree)
+        from jax.experimental import multihost_utils
+        return jax.tree_util.tree_map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
+
+
+def _resolve_strategy(strategy: str, batch_size: Optional[int], per_device: int):
+    if strategy not in STRATEGIES:
+        raise ValueError(f"sweep: `strategy` must be one of {STRATEGIES}, got {strategy!r}")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        raise ValueError(f"sweep: `batch_size` must be a positive integer or None, got {batch_size!r}")
+    if strategy == "map" and batch_size is not None and per_device % batch_size:
+        raise ValueError(f"sweep: `batch_size` ({batch_size}) must divide the runs per device ({per_device})")
+
+
+def _take(tree, index):
+    return jax.tree_util.tree_map(lambda x: x[index], tree)
+
+
+def _reshape_leading(tree, shape):
+    return jax.tree_util.tree_map(lambda x: np.asarray(x).reshape(shape + np.shape(x)[1:]), tree)
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+class _Programs:
+    """The sweep's programs: initialization, k blocks, and the probe of ``strategy="auto"``."""
+
+    def __init__(self, layout, make_rule, init, metrics, field_transform, project, record_every):
+        self.layout, self.make_rule, self.init, self.metrics = layout, make_rule, init, metrics
+        self.field_transform, self.project, self.record_every = field_transform, project, record_every
+
+    def init_one(self, game, hp, key):
+        k_init, k_run = jax.random.split(key)
+        params = self.init(k_init)
+        _check_params(params, "sweep (init)")
+        rule = _prepare_rule(self.make_rule(hp), self.field_transform)
+        s = init_state(game, rule, params, _run_keys(k_run).state, project=self.project)
+        return s, _record(self.metrics, game, s, _run_keys(k_run).eval)
+
+    def record_one(self, game, hp, key, s):
+        return _record(self.metrics, game, s, _run_keys(jax.random.split(key)[1]).eval)
+
+    def step(self, game, hp):
+        return make_step(game, self.make_rule(hp), field_transform=self.field_transform, project=self.project)
+
+    def blocks(self, count: int, record_every: Optional[int] = None):
+        record_every = self.record_every if record_every is None else record_every
+
+        def fn(game, hp, key, s):
+            return _run_blocks(self.step(game, hp), game, s, _run_keys(jax.random.split(key)[1]), count,
+                               record_every, self.metrics, None)
+        return fn
+
+    def batched(self, fn, strategy="vmap", batch_size=None):
+        return self.layout.program(fn, strategy, batch_size)
+
+    def step_flops(self, game, hp_flat, flat_state) -> float:
+        """XLA's FLOP count of one run's step (before optimization; no compilation)."""
+        one = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)
+        game_one = one(game) if self.layout.batched_game else game
+        lowered = jax.jit(lambda g, hp, s: self.step(g, hp)(s, jax.random.PRNGKey(0))).lower(
+            game_one, one(hp_flat), one(flat_state))
+        cost = lowered.cost_analysis()
+        cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+        return float((cost or {}).get("flops", 0.0))
+
+    def auto(self, game, hp_flat, keys_flat, flat_state, per_device: int):
+        """(strategy, batch_size) for ``strategy="auto"``: see the module doc."""
+        if jax.default_backend() != "cpu" or per_device < 2 or \
+                self.step_flops(game, hp_flat, flat_state) < AUTO_PROBE_MIN_FLOPS:
+            return "vmap", None
+        probe = self.blocks(1, AUTO_PROBE_STEPS)
+        candidates = {("vmap", None): compiled(self.batched(probe), game, hp_flat, keys_flat, flat_state)}
+        key = (candidates[("vmap", None)].fingerprint, per_device)
+        if key in auto_choices:
+            return auto_choices[key]
+        candidates[("map", None)] = compiled(self.batched(probe, "map", None), game, hp_flat, keys_flat, flat_state)
+        times = {}
+        for name, program in candidates.items():
+            jax.block_until_ready(program(game, hp_flat, keys_flat, flat_state))  # warm-up
+            start = time.perf_counter()
+            jax.block_until_ready(program(game, hp_flat, keys_flat, flat_state))
+            times[name] = time.perf_counter() - start
+        auto_choices[key] = min(times, key=times.get)
+        return auto_choices[key]
+
+
+def sweep(game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = None, keys=None, *, steps: int,
+          record_every: Optional[int] = None, metrics: Optional[Callable] = None, init: Optional[Callable] = None,
+          field_transform: Optional[Callable] = None, project: bool = True, state: Optional[TrainState] = None,
+          strategy: str = "auto", batch_size: Optional[int] = None, devices: Optional[Sequence] = None,
+          checkpoint: Optional[Checkpointing] = None, progress: Optional[Callable] = None,
+          stop: Optional[Callable[[], bool]] = None, seed_games: bool = False) -> RunResult:
+    """:func:`minimax.train.run` for every hyperparameter point h and seed s, as one flat batch in one program.
+
+    ``out[h, s]`` is ``run(game, rule(hparams[h]), init(k_init), k_run, ...)`` with
+    ``k_init, k_run = split(keys[s])``: the initial point and the run draw from different keys.
+
+    Args:
+      game: the game, a traced argument of the program (one compilation per shape).
+      rule: an update rule, or ``rule(hp) -> rule`` with ``hp`` a dict of traced scalars
+        (build the rule from ``hp`` so a sweep over them compiles once).
+      hparams: a dict of equal-length value lists (see :func:`hyperparameter_grid`), or None
+        for a seeds-only sweep.
+      keys: PRNG keys with leading axis S (``jax.random.split(key, S)``).
+      steps, record_every, metrics, field_transform, project: as for :func:`minimax.train.run`.
+      init: ``init(key) -> params``; default ``game.sample_init``.
+      state: a :class:`TrainState` with the sweep's leading axes, to continue a sweep
+        (``previous.state``); use the same ``keys``.
+      strategy: ``"vmap"`` (all runs of a device at once), ``"map"`` (``lax.map``: sequential,
+        or over batches of ``batch_size`` vmapped runs), or ``"auto"`` (see the module doc).
+      devices: devices to split the batch across (default all devices of all processes).
+      checkpoint: :class:`Checkpointing` (orbax) to save every few blocks and resume.
+      progress: ``progress(step, steps, diverged_runs)`` called on the host after every block.
+      stop: polled after every block; when it returns True the sweep saves its checkpoint
+        (if any) and raises :class:`Interrupted`.
+      seed_games: every leaf of ``game`` has a leading axis of S, one game per seed (each
+        seed its own dataset or latent set); otherwise all runs share ``game``.
+
+    Returns:
+      A :class:`~minimax.train.RunResult` whose fields have leading axes (H, S), or (S,)
+      without hyperparameters; trajectories and statistics as NumPy arrays. The other runs of
+      the batch are bit-identical whether or not one of them diverges (it is frozen by a select).
+    """
+    record_every = steps if record_every is None else record_every
+    _check_steps(steps, record_every)
+    if not isinstance(game, Game):
+        raise TypeError(f"sweep: `game` must be a minimax.Game, got {type(game).__name__}")
+    if not callable(rule) and not isinstance(rule, optax.GradientTransformation):
+        raise TypeError(f"sweep: `rule` must be an update rule or a function hp -> rule, got {type(rule).__name__}")
+    make_rule = rule if callable(rule) else (lambda hp: rule)
+    init = game.sample_init if init is None else init
+    if state is None and not callable(init):
+        raise ValueError("sweep: give `init` (key -> params) or a game with `sample_init`")
+    if keys is None:
+        raise ValueError("sweep: `keys` is required (jax.random.split(jax.random.PRNGKey(seed), S))")
+    keys = jnp.asarray(keys)
+    if keys.ndim != 2 or keys.shape[1:] != (2,) or keys.dtype != jnp.uint32:
+        raise TypeError(f"sweep: `keys` must be raw PRNG keys of shape (S, 2) uint32 (jax.random.split), "
+                        f"got {keys.dtype}{list(keys.shape)}")
+    grid, n_grid = _as_grid(hparams)
+    n_seeds = keys.shape[0]
+    lead = (n_seeds,) if n_grid is None else (n_grid, n_seeds)
+    n = math.prod(lead)
+    layout = _Layout(_devices(devices), seed_games)
+    padded = -(-n // len(layout.devices)) * len(layout.devices)
+    per_device = padded // len(layout.devices)
+    _resolve_strategy(strategy, batch_size, per_device)
+    if checkpoint is not None and layout.processes > 1:
+        raise ValueError("sweep: checkpoints are not supported across several processes (yet); pass checkpoint=None")
+
+    # the flat batch: run i has grid point i // S and seed i % S; padding repeats run 0
+    index = np.concatenate([np.arange(n), np.zeros(padded - n, int)])
+    hp_flat = layout.put({k: np.asarray(v)[np.repeat(np.arange(n_grid or 1), n_seeds)[index]] for k, v in grid.items()},
+                         True)
+    keys_flat = layout.put(np.tile(np.asarray(keys), (n_grid or 1, 1))[index], True)
+    if seed_games:
+        sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree_util.tree_leaves(game)}
+        if sizes != {n_seeds}:
+            raise ValueError(f"sweep: with `seed_games` every leaf of the game needs a leading axis of {n_seeds} "
+                             f"(one per seed), got leading sizes {sorted(sizes, key=str)}")
+        game = jax.tree_util.tree_map(lambda x: np.asarray(x)[np.tile(np.arange(n_seeds), n_grid or 1)[index]], game)
+    game = layout.put(game, seed_games)
+    blocks = steps // record_every
+    per_call = 1 if (checkpoint is not None or progress is not None or stop is not None) else blocks
+    programs = _Programs(layout, make_rule, init, default_metrics if metrics is None else metrics, field_transform,
+                         project, record_every)
+
+    saver = _Saver(checkpoint, lead, steps, record_every, grid) if checkpoint is not None else None
+    resume_from = saver.latest() if saver is not None else None
+    if resume_from is not None:
+        flat_state, history = saver.restore(resume_from, *_abstract_history(programs, game, hp_flat, keys_flat, n,
+                                                                            resume_from))
+        flat_state = layout.put(_take(flat_state, index), True)
+    elif state is not None:
+        flat_state = layout.put(jax.tree_util.tree_map(
+            lambda x: np.asarray(x).reshape((n,) + np.shape(x)[len(lead):])[index], state), True)
+        first = compiled(programs.batched(programs.record_one), game, hp_flat, keys_flat, flat_state)(
+            game, hp_flat, keys_flat, flat_state)
+        history = _History(_take(layout.host(first), slice(0, n)))
+    else:
+        flat_state, first = compiled(programs.batched(programs.init_one), game, hp_flat, keys_flat)(
+            game, hp_flat, keys_flat)
+        history = _History(_take(layout.host(first), slice(0, n)))
+    if strategy == "auto":
+        strategy, batch_size = programs.auto(game, hp_flat, keys_flat, flat_state, per_device)
+
+    done, block_programs = history.blocks, {}
+    while done < blocks:
+        count = min(per_call, blocks - done)
+        if count not in block_programs:
+            block_programs[count] = compiled(programs.batched(programs.blocks(count), strategy, batch_size), game,
+                                             hp_flat, keys_flat, flat_state)
+        flat_state, records, stats = block_programs[count](game, hp_flat, keys_flat, flat_state)
+        history.add(layout.host(records), layout.host(stats), n, count)
+        done += count
+        diverged = int(np.sum(layout.host(flat_state.diverged)[:n]))
+        due = saver is not None and (done % checkpoint.every == 0 or done == blocks)
+        if due:
+            saver.save(done, _take(flat_state, np.arange(n)), history)
+        if progress is not None:
+            progress(done * record_every, steps, diverged)
+        if stop is not None and done < blocks and stop():
+            if saver is not None and not due:
+                saver.save(done, _take(flat_state, np.arange(n)), history)
+            raise Interrupted(done * record_every, steps, checkpoint.directory if checkpoint else None)
+
+    final = _take(flat_state if layout.processes == 1 else layout.host(flat_state), np.arange(n))
+    eval_params = jax.jit(jax.vmap(lambda s: averaged_params(s.opt_state, s.params)))(final)
+    unflat = lambda tree: jax.tree_util.tree_map(lambda x: jnp.reshape(x, lead + jnp.shape(x)[1:]), tree)
+    trajectory, stats = history.result()
+    return RunResult(unflat(final), unflat(eval_params), _reshape_leading(trajectory, lead),
+                     _reshape_leading(stats, lead))
+
+
+# ----------------------------------------------------------------------------- history and checkpoints
+
+def _abstract_history(programs: _Programs, game, hp_flat, keys_flat, n, blocks_done):
+    """Shapes of the saved (unpadded) state, first record, records and stats after ``blocks_done`` blocks."""
+    state, first = jax.eval_shape(programs.batched(programs.init_one), game, hp_flat, keys_flat)
+    _, records, stats = jax.eval_shape(programs.batched(programs.blocks(1)), game, hp_flat, keys_flat, state)
+    rows = lambda t: jax.ShapeDtypeStruct((n,) + t.shape[1:], t.dtype)
+    blocks = lambda t: jax.ShapeDtypeStruct((n, blocks_done) + t.shape[2:], t.dtype)
+    tree_map = jax.tree_util.tree_map
+    return tree_map(rows, state), tree_map(rows, first), tree_map(blocks, records), tree_map(blocks, stats)
+
+
+class _History:
+    """Trajectory and statistics of a sweep so far, on the host: (runs, blocks, ...) arrays."""
+
+    def __init__(self, first, records=None, stats=None, blocks: int = 0):
+        self.first, self.blocks = first, blocks
+        self.records = [] if records is None else [records]
+        self.stats = [] if stats is None else [stats]
+
+    def add(self, records, stats, n, count):
+        self.records.append(_take(records, slice(0, n)))
+        self.stats.append(_take(stats, slice(0, n)))
+        self.blocks += count
+
+    def result(self):
+        cat = lambda parts: jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=1), *parts)
+        trajectory = cat([jax.tree_util.tree_map(lambda x: np.asarray(x)[:, None], self.first)] + self.records)
+        return trajectory, (cat(self.stats) if self.stats else {})
+
+
+class _Saver:
+    """orbax checkpoints of a sweep: the flat state, the history so far and a JSON description."""
+
+    def __init__(self, checkpoint: Checkpointing, lead, steps, record_every, grid):
+        from minimax import checkpoint as ckpt
+        self.ckpt, self.checkpoint = ckpt, checkpoint
+        self.meta = {"config": ckpt.plain(dict(checkpoint.config)),
+                     "sweep": {"runs": list(lead), "steps": steps, "record_every": record_every,
+                               "hparams": ckpt.plain(grid)}}
+        self.manager = ckpt.manager(checkpoint.directory)
+
+    def latest(self) -> Optional[int]:
+        """The blocks done by the checkpoint to resume (checked against this sweep), or None to start."""
+        latest = self.manager.latest_step()
+        if latest is None:
+            return None
+        if not self.checkpoint.resume:
+            if not self.checkpoint.overwrite:
+                raise ValueError(f"sweep: {self.checkpoint.directory} holds a checkpoint ({latest} blocks done); "
+                                 f"pass Checkpointing(resume=True) to continue it or overwrite=True to discard it")
+            self.ckpt.clear(self.manager)
+            return None
+        self.ckpt.check_same(self.ckpt.restore_meta(self.manager, latest), self.meta, self.checkpoint.directory)
+        return latest
+
+    def restore(self, blocks_done: int, state, first, records, stats):
+        """State and history from the checkpoint, in the structures of the given abstract values."""
+        template = {"first": first, "records": records, "stats": stats}
+        state, history = self.ckpt.restore_arrays(self.manager, blocks_done, state, template)
+        host = lambda tree: jax.tree_util.tree_map(np.asarray, tree)
+        return host(state), _History(*(host(history[k]) for k in ("first", "records", "stats")), blocks=blocks_done)
+
+    def save(self, blocks_done, state, history):
+        trajectory, stats = history.result()
+        records = jax.tree_util.tree_map(lambda x: x[:, 1:], trajectory)
+        self.ckpt.save(self.manager, blocks_done, state, history.first, records, stats, self.meta)

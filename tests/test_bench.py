@@ -29,9 +29,9 @@ def test_bench_writes_the_required_keys(tmp_path):
                      "--width", "8", "--out", str(tmp_path)])
     assert code == 0
     doc = json.loads((tmp_path / "bench.json").read_text())
-    for key in ("vmap_over_loop", "vmap_over_torch", "flops_fraction_of_matmul_peak"):
+    for key in ("sweep_over_loop", "sweep_over_torch", "flops_fraction_of_matmul_peak"):
         assert key in doc and all(key in r for r in doc["rows"])
-    assert doc["vmap_over_loop"] > 0 and doc["flops_fraction_of_matmul_peak"] > 0
+    assert doc["sweep_over_loop"] > 0 and doc["flops_fraction_of_matmul_peak"] > 0 and "load_average" in doc
     has_torch = importlib.util.find_spec("torch") is not None
-    assert (doc["vmap_over_torch"] is None) == (not has_torch)
+    assert (doc["sweep_over_torch"] is None) == (not has_torch)
     assert [r["seeds"] for r in doc["rows"]] == [1, 2]

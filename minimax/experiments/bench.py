@@ -1,27 +1,34 @@
-"""``minimax bench``: throughput of the MNIST-32 extragradient training, measured side by side.
+"""``minimax bench``: throughput of the MNIST-32 extragradient sweep, measured side by side.
 
-For S = 1, 8, 64 seeds of the zero-infinity EG run of :mod:`minimax.experiments.mnist32`
+For S seeds (default 1, 8, 64) of the zero-infinity EG run of :mod:`minimax.experiments.mnist32`
 (full batch, 32 digits, MLPs of width 128, SGD, τ = 1), seed-steps per second of
 
-(a) all S seeds in one jit (:func:`minimax.train.sweep`): the best of ``vmap`` over all seeds
-    and ``lax.map`` over seed batches of 1 or 8 (the batching strategy that wins on the backend:
-    on a 2-core CPU the per-seed matmuls already fill the cores, so batching gains little);
-(b) a Python loop over S calls of one jitted single-seed run (compiled once);
+(a) the library's sweep program (:class:`minimax.train.PreparedSweep`, the program
+    :func:`minimax.train.sweep` runs, compiled once) with each batching strategy: ``vmap``
+    over all seeds, ``map`` (a sequential ``lax.map`` over seeds), ``map8`` (``lax.map`` over
+    batches of 8 vmapped seeds), and what ``strategy="auto"`` picks;
+(b) a Python loop over S calls of one jitted single-seed :func:`minimax.train.run` (compiled once);
 (c) the same algorithm in PyTorch eager on CPU, a loop over seeds (only when torch is
     installed: ``pip install torch``; it is never a dependency of minimax).
 
-Achieved FLOP/s of (a) = (XLA's flop count of one EG step) × steps × S / time, against this
-machine's measured large-matmul FLOP/s (float32 n×n matmul, median). Every timing is the
-median of ``--repeats`` runs after a warm-up (compilation excluded). Writes ``DIR/bench.json``.
+Timings are medians of ``--repeats`` interleaved repeats after a warm-up (compilation
+excluded); ratios are formed from the medians of this one run. Achieved FLOP/s = (XLA's flop
+count of one EG step) × steps × S / time, against this machine's measured float32 n×n matmul
+FLOP/s. The load average before and after is recorded (a warning above 1: figures measured
+under load are pessimistic), and so are XLA's memory estimate of the largest sweep program and,
+on an accelerator, the device's peak memory. ``--breakdown`` adds where one seed's step spends
+its time (one field evaluation, the update, the checks). Writes ``DIR/bench.json``.
 """
 from __future__ import annotations
 
+import os
+import statistics
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from minimax import train
 from minimax.data import mnist32
@@ -31,6 +38,7 @@ from minimax.results import format_table, write_results
 from minimax.timing import median_time
 
 LR, TAU, DISTANCE, METHOD = 1e-4, 1.0, "zero_infinity", "eg"
+STRATEGY_OPTIONS = {"vmap": ("vmap", None), "map": ("map", None), "map8": ("map", 8)}
 
 
 def matmul_flops_per_second(n: int = 2048, repeats: int = 10) -> float:
@@ -40,10 +48,15 @@ def matmul_flops_per_second(n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 / median_time(matmul, a, repeats=repeats)
 
 
+def setup(data, latents, width):
+    """(game, rule, metrics) of the benchmarked run."""
+    game, generator, _ = build_game(DISTANCE, data, latents, width)
+    return game, make_rule(METHOD, "sgd")({"lr": LR, "tau": TAU}), memorization_metrics(generator)
+
+
 def flops_per_step(data, latents, width) -> float:
     """XLA's flop count of one EG step (two field evaluations and the update) for one seed."""
-    game, generator, critic = build_game(DISTANCE, data, latents, width)
-    rule = make_rule(METHOD, "sgd")({"lr": LR, "tau": TAU})
+    game, rule, _ = setup(data, latents, width)
     state = train.init_state(game, rule, game.sample_init(jax.random.PRNGKey(0)))
     cost = jax.jit(train.make_step(game, rule)).lower(state, jax.random.PRNGKey(1)).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -105,33 +118,68 @@ def torch_seed_steps_per_second(data, latents, width, seeds, steps, repeats):
     return max(rates.values())
 
 
-def measure(seeds: int, steps: int, torch_steps: int, width: int, repeats: int, data, latents) -> dict:
-    game, generator, critic = build_game(DISTANCE, data, latents, width)
-    rule = make_rule(METHOD, "sgd")({"lr": LR, "tau": TAU})
-    metrics = memorization_metrics(generator)
+def interleaved_medians(fns: dict, repeats: int) -> dict:
+    """Median wall time of each ``fns[name]()`` over ``repeats`` rounds that call every fn once, after a warm-up."""
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def measure(seeds: int, steps: int, torch_steps: int, width: int, repeats: int, data, latents,
+            strategies=tuple(STRATEGY_OPTIONS)) -> dict:
+    game, rule, metrics = setup(data, latents, width)
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+    prepared = train.PreparedSweep(game, rule, None, keys, steps=steps, metrics=metrics)
+    state, _ = prepared.initial()
+    auto = prepared.resolve_strategy(state)
+    auto_name = next(k for k, v in STRATEGY_OPTIONS.items() if v == auto)
+    fns, memory = {}, {}
+    for name, (strategy, batch) in STRATEGY_OPTIONS.items():
+        if (name not in strategies and name != auto_name) or (batch is not None and (seeds <= batch or seeds % batch)):
+            continue
+        program = prepared.blocks_program(prepared.blocks, state, strategy=strategy, batch_size=batch)
+        fns[name] = lambda program=program: prepared.run(program, state)
+        analysis = program.memory_analysis()
+        memory[name] = None if analysis is None else int(analysis.temp_size_in_bytes + analysis.argument_size_in_bytes
+                                                         + analysis.output_size_in_bytes)
 
     def run_one(game, key):
         k_init, k_run = jax.random.split(key)
         return train.run(game, rule, game.sample_init(k_init), k_run, steps=steps, metrics=metrics)
 
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    strategies = {"vmap": jax.jit(jax.vmap(run_one, in_axes=(None, 0)))}
-    for batch in (1, 8):  # batch 1: a sequential lax.map over seeds inside the one program
-        if seeds > batch and seeds % batch == 0:
-            strategies[f"lax.map(batch={batch})"] = jax.jit(
-                lambda g, ks, b=batch: lax.map(lambda k: run_one(g, k), ks, batch_size=b))
     single = jax.jit(run_one)
-    loop = lambda g, ks: [single(g, k) for k in ks]
-
-    t_loop = median_time(loop, game, keys, repeats=repeats)
-    t = {name: median_time(fn, game, keys, repeats=repeats) for name, fn in strategies.items()}
-    best = min(t, key=t.get)
+    fns["loop"] = lambda: [single(game, k) for k in keys]
+    t = interleaved_medians(fns, repeats)
     work = seeds * steps
-    torch_rate = torch_seed_steps_per_second(data, latents, width, seeds, torch_steps, repeats)
-    return {"seeds": seeds, "steps": steps, "loop_seed_steps_per_s": work / t_loop,
-            **{f"{name}_seed_steps_per_s": work / v for name, v in t.items()},
-            "best_strategy": best, "best_seed_steps_per_s": work / t[best],
-            "torch_eager_seed_steps_per_s": torch_rate}
+    rates = {name: work / v for name, v in t.items()}
+    in_program = {k: v for k, v in rates.items() if k != "loop"}
+    best = max(in_program, key=in_program.get)
+    return {"seeds": seeds, "steps": steps, **{f"{k}_seed_steps_per_s": v for k, v in rates.items()},
+            "loop_seed_steps_per_s": rates["loop"], "best_strategy": best, "best_seed_steps_per_s": rates[best],
+            "auto_strategy": auto_name, "auto_seed_steps_per_s": rates[auto_name],
+            "sweep_memory_bytes": memory.get(auto_name),
+            "torch_eager_seed_steps_per_s": torch_seed_steps_per_second(data, latents, width, seeds, torch_steps,
+                                                                        repeats)}
+
+
+def breakdown(data, latents, width, repeats: int) -> dict:
+    """Where one seed's EG step spends its time: one field evaluation (both players' forward and
+    backward passes), the whole step, and the step's share beyond two field evaluations."""
+    game, rule, _ = setup(data, latents, width)
+    state = train.init_state(game, rule, game.sample_init(jax.random.PRNGKey(0)))
+    key = jax.random.PRNGKey(1)
+    field = jax.jit(lambda g, p: g.evaluate(p, key).field)
+    step = jax.jit(lambda g, s: train.make_step(g, rule)(s, key)[0])
+    t = interleaved_medians({"field": lambda: field(game, state.params), "step": lambda: step(game, state)},
+                            repeats=max(repeats, 20))
+    return {"field_evaluation_s": t["field"], "eg_step_s": t["step"],
+            "two_field_evaluations_fraction_of_step": 2 * t["field"] / t["step"]}
 
 
 def add_arguments(parser):
@@ -139,37 +187,54 @@ def add_arguments(parser):
     parser.add_argument("--steps", type=int, default=50, help="EG steps per timed run, default 50")
     parser.add_argument("--torch-steps", type=int, default=20, help="steps per timed torch run, default 20")
     parser.add_argument("--width", type=int, default=128, help="hidden width of both MLPs, default 128")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median), default 3")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median), default 5")
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGY_OPTIONS), choices=list(STRATEGY_OPTIONS),
+                        help="in-program batchings to time (the auto choice is always timed), default all")
+    parser.add_argument("--breakdown", action="store_true", help="also time one field evaluation against one step")
     parser.add_argument("--out", default="./minimax-results", help="output directory, default ./minimax-results")
 
 
 def main(args) -> int:
     require_positive_ints(args, "seeds", "steps", "torch_steps", "width", "repeats")
     require_writable(args.out)
+    load_before = os.getloadavg()[0]
+    if load_before > 1:
+        print(f"minimax bench: warning: load average {load_before:.2f} > 1; figures measured under load are "
+              "pessimistic", file=sys.stderr)
     data, _ = mnist32()
     latents = jax.random.normal(jax.random.PRNGKey(0), (data.shape[0], 16))
     peak = matmul_flops_per_second()
     step_flops = flops_per_step(data, latents, args.width)
     rows = []
     for seeds in args.seeds:
-        row = measure(seeds, args.steps, args.torch_steps, args.width, args.repeats, data, latents)
+        row = measure(seeds, args.steps, args.torch_steps, args.width, args.repeats, data, latents, args.strategies)
         achieved = step_flops * row["best_seed_steps_per_s"]
         torch_rate = row["torch_eager_seed_steps_per_s"]
         row.update({
-            "vmap_over_loop": row["best_seed_steps_per_s"] / row["loop_seed_steps_per_s"],
-            "vmap_over_torch": None if torch_rate is None else row["best_seed_steps_per_s"] / torch_rate,
+            "sweep_over_loop": row["best_seed_steps_per_s"] / row["loop_seed_steps_per_s"],
+            "auto_over_loop": row["auto_seed_steps_per_s"] / row["loop_seed_steps_per_s"],
+            "sweep_over_torch": None if torch_rate is None else row["best_seed_steps_per_s"] / torch_rate,
             "achieved_flops_per_s": achieved, "matmul_peak_flops_per_s": peak,
             "flops_fraction_of_matmul_peak": achieved / peak, "flops_per_seed_step": step_flops,
         })
         rows.append(row)
-        print(f"S={seeds}: {row['best_seed_steps_per_s']:.0f} seed-steps/s ({row['best_strategy']})", file=sys.stderr)
+        print(f"S={seeds}: {row['best_seed_steps_per_s']:.0f} seed-steps/s ({row['best_strategy']}; "
+              f"auto: {row['auto_strategy']})", file=sys.stderr)
+    load_after = os.getloadavg()[0]
     config = {"distance": DISTANCE, "method": METHOD, "lr": LR, "tau": TAU, "width": args.width, "steps": args.steps,
-              "torch_steps": args.torch_steps, "repeats": args.repeats, "backend": jax.default_backend()}
-    # The issue's headline numbers are those of the largest S.
-    summary = {k: rows[-1][k] for k in ("vmap_over_loop", "vmap_over_torch", "flops_fraction_of_matmul_peak")}
+              "torch_steps": args.torch_steps, "repeats": args.repeats, "backend": jax.default_backend(),
+              "devices": [str(d) for d in jax.devices()], "xla_flags": os.environ.get("XLA_FLAGS", ""),
+              "load_average_before": load_before, "load_average_after": load_after}
+    summary = {k: rows[-1][k] for k in ("sweep_over_loop", "sweep_over_torch", "flops_fraction_of_matmul_peak")}
+    summary["load_average"] = max(load_before, load_after)
+    if jax.default_backend() != "cpu":
+        summary["device_peak_memory_bytes"] = (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
+    if args.breakdown:
+        summary["breakdown"] = breakdown(data, latents, args.width, args.repeats)
     paths = write_results(args.out, "bench", config, rows, summary=summary)
     print(format_table(rows, ["seeds", "loop_seed_steps_per_s", "best_seed_steps_per_s", "best_strategy",
-                              "torch_eager_seed_steps_per_s", "vmap_over_loop", "vmap_over_torch",
+                              "auto_strategy", "torch_eager_seed_steps_per_s", "sweep_over_loop", "sweep_over_torch",
                               "flops_fraction_of_matmul_peak"]))
-    print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; one EG seed-step = {step_flops / 1e6:.1f} MFLOP; wrote {paths['json']}")
+    print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; one EG seed-step = {step_flops / 1e6:.1f} MFLOP; load average "
+          f"{load_before:.2f} -> {load_after:.2f}; wrote {paths['json']}")
     return 0

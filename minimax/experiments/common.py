@@ -112,13 +112,19 @@ class Progress:
         if jax.process_index() != 0:
             return
         if self.bar is None:
-            from tqdm import tqdm
+            try:
+                from tqdm import tqdm
+            except ImportError:  # a --no-deps install (e.g. on an offline accelerator machine): no bar
+                self.bar = False
+                return
             self.bar = tqdm(total=steps, desc=self.label, unit="step", mininterval=1.0, leave=False, dynamic_ncols=True)
+        if self.bar is False:
+            return
         self.bar.update(step - self.bar.n)
         self.bar.set_postfix(diverged=diverged, refresh=False)
 
     def close(self):
-        if self.bar is not None:
+        if self.bar:
             self.bar.close()
 
 

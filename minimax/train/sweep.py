@@ -199,14 +199,65 @@ def _reshape_leading(tree, shape):
 
 # ----------------------------------------------------------------------------- the sweep
 
-class _Programs:
-    """The sweep's programs: initialization, k blocks, and the probe of ``strategy="auto"``."""
+class PreparedSweep:
+    """A sweep laid out on the devices, ready to run: its flat inputs and its programs.
 
-    def __init__(self, layout, make_rule, init, metrics, field_transform, project, record_every):
-        self.layout, self.make_rule, self.init, self.metrics = layout, make_rule, init, metrics
-        self.field_transform, self.project, self.record_every = field_transform, project, record_every
+    :func:`sweep` drives one (blocks, checkpoints, progress); benchmarks use it to time the
+    very programs a sweep runs, compiled once (:meth:`blocks_program`). Arguments as for
+    :func:`sweep`.
+    """
 
-    def init_one(self, game, hp, key):
+    def __init__(self, game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = None, keys=None, *,
+                 steps: int, record_every: Optional[int] = None, metrics: Optional[Callable] = None,
+                 init: Optional[Callable] = None, field_transform: Optional[Callable] = None, project: bool = True,
+                 strategy: str = "auto", batch_size: Optional[int] = None, devices: Optional[Sequence] = None,
+                 seed_games: bool = False, needs_init: bool = True):
+        record_every = steps if record_every is None else record_every
+        _check_steps(steps, record_every)
+        if not isinstance(game, Game):
+            raise TypeError(f"sweep: `game` must be a minimax.Game, got {type(game).__name__}")
+        if not callable(rule) and not isinstance(rule, optax.GradientTransformation):
+            raise TypeError(f"sweep: `rule` must be an update rule or a function hp -> rule, got {type(rule).__name__}")
+        self.make_rule = rule if callable(rule) else (lambda hp: rule)
+        self.init = game.sample_init if init is None else init
+        if needs_init and not callable(self.init):
+            raise ValueError("sweep: give `init` (key -> params) or a game with `sample_init`")
+        if keys is None:
+            raise ValueError("sweep: `keys` is required (jax.random.split(jax.random.PRNGKey(seed), S))")
+        keys = jnp.asarray(keys)
+        if keys.ndim != 2 or keys.shape[1:] != (2,) or keys.dtype != jnp.uint32:
+            raise TypeError(f"sweep: `keys` must be raw PRNG keys of shape (S, 2) uint32 (jax.random.split), "
+                            f"got {keys.dtype}{list(keys.shape)}")
+        self.metrics = default_metrics if metrics is None else metrics
+        self.field_transform, self.project = field_transform, project
+        self.steps, self.record_every, self.blocks = steps, record_every, steps // record_every
+        self.grid, n_grid = _as_grid(hparams)
+        n_seeds = keys.shape[0]
+        self.lead = (n_seeds,) if n_grid is None else (n_grid, n_seeds)
+        self.n = math.prod(self.lead)
+        self.layout = _Layout(_devices(devices), seed_games)
+        padded = -(-self.n // len(self.layout.devices)) * len(self.layout.devices)
+        self.per_device = padded // len(self.layout.devices)
+        _resolve_strategy(strategy, batch_size, self.per_device)
+        self.strategy, self.batch_size = strategy, batch_size
+
+        # the flat batch: run i has grid point i // S and seed i % S; padding repeats run 0
+        self.index = np.concatenate([np.arange(self.n), np.zeros(padded - self.n, int)])
+        grid_of_run = np.repeat(np.arange(n_grid or 1), n_seeds)[self.index]
+        seed_of_run = np.tile(np.arange(n_seeds), n_grid or 1)[self.index]
+        self.hp = self.layout.put({k: np.asarray(v)[grid_of_run] for k, v in self.grid.items()}, True)
+        self.keys = self.layout.put(np.asarray(keys)[seed_of_run], True)
+        if seed_games:
+            sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree_util.tree_leaves(game)}
+            if sizes != {n_seeds}:
+                raise ValueError(f"sweep: with `seed_games` every leaf of the game needs a leading axis of {n_seeds} "
+                                 f"(one per seed), got leading sizes {sorted(sizes, key=str)}")
+            game = jax.tree_util.tree_map(lambda x: np.asarray(x)[seed_of_run], game)
+        self.game = self.layout.put(game, seed_games)
+
+    # --- one run, written for the batch programs
+
+    def _init_one(self, game, hp, key):
         k_init, k_run = jax.random.split(key)
         params = self.init(k_init)
         _check_params(params, "sweep (init)")
@@ -214,52 +265,82 @@ class _Programs:
         s = init_state(game, rule, params, _run_keys(k_run).state, project=self.project)
         return s, _record(self.metrics, game, s, _run_keys(k_run).eval)
 
-    def record_one(self, game, hp, key, s):
+    def _record_one(self, game, hp, key, s):
         return _record(self.metrics, game, s, _run_keys(jax.random.split(key)[1]).eval)
 
-    def step(self, game, hp):
+    def _step(self, game, hp):
         return make_step(game, self.make_rule(hp), field_transform=self.field_transform, project=self.project)
 
-    def blocks(self, count: int, record_every: Optional[int] = None):
-        record_every = self.record_every if record_every is None else record_every
-
+    def _blocks_one(self, count: int, record_every: int):
         def fn(game, hp, key, s):
-            return _run_blocks(self.step(game, hp), game, s, _run_keys(jax.random.split(key)[1]), count,
+            return _run_blocks(self._step(game, hp), game, s, _run_keys(jax.random.split(key)[1]), count,
                                record_every, self.metrics, None)
         return fn
 
-    def batched(self, fn, strategy="vmap", batch_size=None):
-        return self.layout.program(fn, strategy, batch_size)
+    # --- the batch programs
 
-    def step_flops(self, game, hp_flat, flat_state) -> float:
+    def initial(self):
+        """(flat state, first record on the host) of new runs."""
+        program = compiled(self.layout.program(self._init_one, "vmap", None), self.game, self.hp, self.keys)
+        state, first = program(self.game, self.hp, self.keys)
+        return state, _take(self.layout.host(first), slice(0, self.n))
+
+    def continued(self, state):
+        """(flat state, first record) continuing ``state`` (leading axes of the sweep's result)."""
+        lead = len(self.lead)
+        state = self.layout.put(jax.tree_util.tree_map(
+            lambda x: np.asarray(x).reshape((self.n,) + np.shape(x)[lead:])[self.index], state), True)
+        program = compiled(self.layout.program(self._record_one, "vmap", None), self.game, self.hp, self.keys, state)
+        return state, _take(self.layout.host(program(self.game, self.hp, self.keys, state)), slice(0, self.n))
+
+    def blocks_program(self, count: int, state, *, strategy: Optional[str] = None, batch_size=None,
+                       record_every: Optional[int] = None):
+        """The compiled program ``(game, hp, keys, state) -> (state, records, stats)`` of ``count`` blocks."""
+        strategy = strategy or self.strategy
+        fn = self._blocks_one(count, record_every or self.record_every)
+        return compiled(self.layout.program(fn, strategy, batch_size), self.game, self.hp, self.keys, state)
+
+    def run(self, program, state):
+        """Calls a program of :meth:`blocks_program` on the sweep's inputs."""
+        return program(self.game, self.hp, self.keys, state)
+
+    def resolve_strategy(self, state):
+        """(strategy, batch_size): the given one, or for ``"auto"`` the choice described in the module doc."""
+        if self.strategy != "auto":
+            return self.strategy, self.batch_size
+        if jax.default_backend() != "cpu" or self.per_device < 2 or self.step_flops(state) < AUTO_PROBE_MIN_FLOPS:
+            return "vmap", None
+        probe = {("vmap", None): self.blocks_program(1, state, strategy="vmap", record_every=AUTO_PROBE_STEPS)}
+        key = (probe[("vmap", None)].fingerprint, self.per_device)
+        if key not in auto_choices:
+            probe[("map", None)] = self.blocks_program(1, state, strategy="map", record_every=AUTO_PROBE_STEPS)
+            times = {}
+            for name, program in probe.items():
+                jax.block_until_ready(self.run(program, state))  # warm-up
+                start = time.perf_counter()
+                jax.block_until_ready(self.run(program, state))
+                times[name] = time.perf_counter() - start
+            auto_choices[key] = min(times, key=times.get)
+        return auto_choices[key]
+
+    def step_flops(self, state) -> float:
         """XLA's FLOP count of one run's step (before optimization; no compilation)."""
         one = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)
-        game_one = one(game) if self.layout.batched_game else game
-        lowered = jax.jit(lambda g, hp, s: self.step(g, hp)(s, jax.random.PRNGKey(0))).lower(
-            game_one, one(hp_flat), one(flat_state))
+        game = one(self.game) if self.layout.batched_game else self.game
+        lowered = jax.jit(lambda g, hp, s: self._step(g, hp)(s, jax.random.PRNGKey(0))).lower(
+            game, one(self.hp), one(state))
         cost = lowered.cost_analysis()
         cost = cost[0] if isinstance(cost, (list, tuple)) else cost
         return float((cost or {}).get("flops", 0.0))
 
-    def auto(self, game, hp_flat, keys_flat, flat_state, per_device: int):
-        """(strategy, batch_size) for ``strategy="auto"``: see the module doc."""
-        if jax.default_backend() != "cpu" or per_device < 2 or \
-                self.step_flops(game, hp_flat, flat_state) < AUTO_PROBE_MIN_FLOPS:
-            return "vmap", None
-        probe = self.blocks(1, AUTO_PROBE_STEPS)
-        candidates = {("vmap", None): compiled(self.batched(probe), game, hp_flat, keys_flat, flat_state)}
-        key = (candidates[("vmap", None)].fingerprint, per_device)
-        if key in auto_choices:
-            return auto_choices[key]
-        candidates[("map", None)] = compiled(self.batched(probe, "map", None), game, hp_flat, keys_flat, flat_state)
-        times = {}
-        for name, program in candidates.items():
-            jax.block_until_ready(program(game, hp_flat, keys_flat, flat_state))  # warm-up
-            start = time.perf_counter()
-            jax.block_until_ready(program(game, hp_flat, keys_flat, flat_state))
-            times[name] = time.perf_counter() - start
-        auto_choices[key] = min(times, key=times.get)
-        return auto_choices[key]
+    def result(self, state, history: "_History") -> RunResult:
+        """The :class:`~minimax.train.RunResult` with the sweep's leading axes."""
+        final = _take(state if self.layout.processes == 1 else self.layout.host(state), np.arange(self.n))
+        eval_params = jax.jit(jax.vmap(lambda s: averaged_params(s.opt_state, s.params)))(final)
+        unflat = lambda tree: jax.tree_util.tree_map(lambda x: jnp.reshape(x, self.lead + jnp.shape(x)[1:]), tree)
+        trajectory, stats = history.result()
+        return RunResult(unflat(final), unflat(eval_params), _reshape_leading(trajectory, self.lead),
+                         _reshape_leading(stats, self.lead))
 
 
 def sweep(game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = None, keys=None, *, steps: int,
@@ -299,105 +380,54 @@ def sweep(game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = 
       without hyperparameters; trajectories and statistics as NumPy arrays. The other runs of
       the batch are bit-identical whether or not one of them diverges (it is frozen by a select).
     """
-    record_every = steps if record_every is None else record_every
-    _check_steps(steps, record_every)
-    if not isinstance(game, Game):
-        raise TypeError(f"sweep: `game` must be a minimax.Game, got {type(game).__name__}")
-    if not callable(rule) and not isinstance(rule, optax.GradientTransformation):
-        raise TypeError(f"sweep: `rule` must be an update rule or a function hp -> rule, got {type(rule).__name__}")
-    make_rule = rule if callable(rule) else (lambda hp: rule)
-    init = game.sample_init if init is None else init
-    if state is None and not callable(init):
-        raise ValueError("sweep: give `init` (key -> params) or a game with `sample_init`")
-    if keys is None:
-        raise ValueError("sweep: `keys` is required (jax.random.split(jax.random.PRNGKey(seed), S))")
-    keys = jnp.asarray(keys)
-    if keys.ndim != 2 or keys.shape[1:] != (2,) or keys.dtype != jnp.uint32:
-        raise TypeError(f"sweep: `keys` must be raw PRNG keys of shape (S, 2) uint32 (jax.random.split), "
-                        f"got {keys.dtype}{list(keys.shape)}")
-    grid, n_grid = _as_grid(hparams)
-    n_seeds = keys.shape[0]
-    lead = (n_seeds,) if n_grid is None else (n_grid, n_seeds)
-    n = math.prod(lead)
-    layout = _Layout(_devices(devices), seed_games)
-    padded = -(-n // len(layout.devices)) * len(layout.devices)
-    per_device = padded // len(layout.devices)
-    _resolve_strategy(strategy, batch_size, per_device)
+    prepared = PreparedSweep(game, rule, hparams, keys, steps=steps, record_every=record_every, metrics=metrics,
+                             init=init, field_transform=field_transform, project=project, strategy=strategy,
+                             batch_size=batch_size, devices=devices, seed_games=seed_games,
+                             needs_init=state is None)
+    layout, n = prepared.layout, prepared.n
     if checkpoint is not None and layout.processes > 1:
         raise ValueError("sweep: checkpoints are not supported across several processes (yet); pass checkpoint=None")
-
-    # the flat batch: run i has grid point i // S and seed i % S; padding repeats run 0
-    index = np.concatenate([np.arange(n), np.zeros(padded - n, int)])
-    hp_flat = layout.put({k: np.asarray(v)[np.repeat(np.arange(n_grid or 1), n_seeds)[index]] for k, v in grid.items()},
-                         True)
-    keys_flat = layout.put(np.tile(np.asarray(keys), (n_grid or 1, 1))[index], True)
-    if seed_games:
-        sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree_util.tree_leaves(game)}
-        if sizes != {n_seeds}:
-            raise ValueError(f"sweep: with `seed_games` every leaf of the game needs a leading axis of {n_seeds} "
-                             f"(one per seed), got leading sizes {sorted(sizes, key=str)}")
-        game = jax.tree_util.tree_map(lambda x: np.asarray(x)[np.tile(np.arange(n_seeds), n_grid or 1)[index]], game)
-    game = layout.put(game, seed_games)
-    blocks = steps // record_every
-    per_call = 1 if (checkpoint is not None or progress is not None or stop is not None) else blocks
-    programs = _Programs(layout, make_rule, init, default_metrics if metrics is None else metrics, field_transform,
-                         project, record_every)
-
-    saver = _Saver(checkpoint, lead, steps, record_every, grid) if checkpoint is not None else None
+    saver = _Saver(checkpoint, prepared.lead, steps, prepared.record_every, prepared.grid) if checkpoint else None
     resume_from = saver.latest() if saver is not None else None
     if resume_from is not None:
-        flat_state, history = saver.restore(resume_from, *_abstract_history(programs, game, hp_flat, keys_flat, n,
-                                                                            resume_from))
-        flat_state = layout.put(_take(flat_state, index), True)
-    elif state is not None:
-        flat_state = layout.put(jax.tree_util.tree_map(
-            lambda x: np.asarray(x).reshape((n,) + np.shape(x)[len(lead):])[index], state), True)
-        first = compiled(programs.batched(programs.record_one), game, hp_flat, keys_flat, flat_state)(
-            game, hp_flat, keys_flat, flat_state)
-        history = _History(_take(layout.host(first), slice(0, n)))
+        flat_state, history = saver.restore(resume_from, *_abstract_history(prepared, resume_from))
+        flat_state = layout.put(_take(flat_state, prepared.index), True)
     else:
-        flat_state, first = compiled(programs.batched(programs.init_one), game, hp_flat, keys_flat)(
-            game, hp_flat, keys_flat)
-        history = _History(_take(layout.host(first), slice(0, n)))
-    if strategy == "auto":
-        strategy, batch_size = programs.auto(game, hp_flat, keys_flat, flat_state, per_device)
+        flat_state, first = prepared.initial() if state is None else prepared.continued(state)
+        history = _History(first)
+    strategy, batch_size = prepared.resolve_strategy(flat_state)
+    per_call = 1 if (checkpoint is not None or progress is not None or stop is not None) else prepared.blocks
 
-    done, block_programs = history.blocks, {}
-    while done < blocks:
-        count = min(per_call, blocks - done)
-        if count not in block_programs:
-            block_programs[count] = compiled(programs.batched(programs.blocks(count), strategy, batch_size), game,
-                                             hp_flat, keys_flat, flat_state)
-        flat_state, records, stats = block_programs[count](game, hp_flat, keys_flat, flat_state)
+    done, programs = history.blocks, {}
+    while done < prepared.blocks:
+        count = min(per_call, prepared.blocks - done)
+        if count not in programs:
+            programs[count] = prepared.blocks_program(count, flat_state, strategy=strategy, batch_size=batch_size)
+        flat_state, records, stats = prepared.run(programs[count], flat_state)
         history.add(layout.host(records), layout.host(stats), n, count)
         done += count
-        diverged = int(np.sum(layout.host(flat_state.diverged)[:n]))
-        due = saver is not None and (done % checkpoint.every == 0 or done == blocks)
+        due = saver is not None and (done % checkpoint.every == 0 or done == prepared.blocks)
         if due:
             saver.save(done, _take(flat_state, np.arange(n)), history)
         if progress is not None:
-            progress(done * record_every, steps, diverged)
-        if stop is not None and done < blocks and stop():
+            progress(done * prepared.record_every, steps, int(np.sum(layout.host(flat_state.diverged)[:n])))
+        if stop is not None and done < prepared.blocks and stop():
             if saver is not None and not due:
                 saver.save(done, _take(flat_state, np.arange(n)), history)
-            raise Interrupted(done * record_every, steps, checkpoint.directory if checkpoint else None)
-
-    final = _take(flat_state if layout.processes == 1 else layout.host(flat_state), np.arange(n))
-    eval_params = jax.jit(jax.vmap(lambda s: averaged_params(s.opt_state, s.params)))(final)
-    unflat = lambda tree: jax.tree_util.tree_map(lambda x: jnp.reshape(x, lead + jnp.shape(x)[1:]), tree)
-    trajectory, stats = history.result()
-    return RunResult(unflat(final), unflat(eval_params), _reshape_leading(trajectory, lead),
-                     _reshape_leading(stats, lead))
+            raise Interrupted(done * prepared.record_every, steps, checkpoint.directory if checkpoint else None)
+    return prepared.result(flat_state, history)
 
 
 # ----------------------------------------------------------------------------- history and checkpoints
 
-def _abstract_history(programs: _Programs, game, hp_flat, keys_flat, n, blocks_done):
+def _abstract_history(prepared: PreparedSweep, blocks_done: int):
     """Shapes of the saved (unpadded) state, first record, records and stats after ``blocks_done`` blocks."""
-    state, first = jax.eval_shape(programs.batched(programs.init_one), game, hp_flat, keys_flat)
-    _, records, stats = jax.eval_shape(programs.batched(programs.blocks(1)), game, hp_flat, keys_flat, state)
-    rows = lambda t: jax.ShapeDtypeStruct((n,) + t.shape[1:], t.dtype)
-    blocks = lambda t: jax.ShapeDtypeStruct((n, blocks_done) + t.shape[2:], t.dtype)
+    layout, args = prepared.layout, (prepared.game, prepared.hp, prepared.keys)
+    state, first = jax.eval_shape(layout.program(prepared._init_one, "vmap", None), *args)
+    fn = layout.program(prepared._blocks_one(1, prepared.record_every), "vmap", None)
+    _, records, stats = jax.eval_shape(fn, *args, state)
+    rows = lambda t: jax.ShapeDtypeStruct((prepared.n,) + t.shape[1:], t.dtype)
+    blocks = lambda t: jax.ShapeDtypeStruct((prepared.n, blocks_done) + t.shape[2:], t.dtype)
     tree_map = jax.tree_util.tree_map
     return tree_map(rows, state), tree_map(rows, first), tree_map(blocks, records), tree_map(blocks, stats)
 

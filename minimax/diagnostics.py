@@ -31,9 +31,12 @@ import optax
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
+from minimax import validation
+
 
 def field_jacobian(field_fn: Callable, params) -> jax.Array:
     """∂F(p) as a dense (n, n) matrix over the flattened parameters."""
+    validation.callable_argument("field_jacobian", "field_fn", field_fn)
     flat, unravel = ravel_pytree(params)
     return jax.jacfwd(lambda x: ravel_pytree(field_fn(unravel(x)))[0])(flat)
 
@@ -53,27 +56,37 @@ def _update_map(rule: optax.GradientTransformationExtraArgs, field_fn: Callable,
 
     The optimizer state is first advanced ``warmup_steps`` times at ``params``; x0 is the point reached.
     """
+    _check_rule_args("update_map_jacobian", rule, field_fn, params)
+
+    def advance(p, s):
+        updates, s = rule.update(field_fn(p), s, p, field_fn=field_fn)
+        return optax.apply_updates(p, updates), s
+
     state = rule.init(params)
     for _ in range(warmup_steps):
-        updates, state = rule.update(field_fn(params), state, params, field_fn=field_fn)
-        params = optax.apply_updates(params, updates)
+        params, state = advance(params, state)
 
     leaves, treedef = jax.tree_util.tree_flatten((params, state))
     is_float = [_is_float(leaf) for leaf in leaves]
     x0, unravel = ravel_pytree([leaf for leaf, f in zip(leaves, is_float) if f])
 
-    def one(_, carry):
-        p, s = carry
-        updates, s = rule.update(field_fn(p), s, p, field_fn=field_fn)
-        return optax.apply_updates(p, updates), s
-
     def step(x):
         floats = iter(unravel(x))
-        carry = jax.tree_util.tree_unflatten(treedef, [next(floats) if f else leaf for leaf, f in zip(leaves, is_float)])
-        out = jax.tree_util.tree_leaves(lax.fori_loop(0, steps, one, carry))
-        return ravel_pytree([leaf for leaf in out if _is_float(leaf)])[0]
+        p, s = jax.tree_util.tree_unflatten(treedef, [next(floats) if f else leaf for leaf, f in zip(leaves, is_float)])
+        for _ in range(steps):
+            p, s = advance(p, s)
+        return ravel_pytree([leaf for leaf in jax.tree_util.tree_leaves((p, s)) if _is_float(leaf)])[0]
 
     return step, x0
+
+
+def _check_rule_args(fn: str, rule, field_fn, params):
+    if not isinstance(rule, optax.GradientTransformation):
+        raise TypeError(f"{fn}: `rule` must be an optax GradientTransformation, got {validation.describe(rule)}")
+    validation.callable_argument(fn, "field_fn", field_fn)
+    if params is None or not jax.tree_util.tree_leaves(params):
+        raise ValueError(f"{fn}: `params` must be a non-empty pytree of arrays (e.g. a minimax.Players), got "
+                         f"{validation.describe(params)}")
 
 
 def update_map_jacobian(rule: optax.GradientTransformationExtraArgs, field_fn: Callable, params,
@@ -150,17 +163,16 @@ def _top(ritz: jax.Array, k: int, which: str) -> jax.Array:
     return ritz[jnp.lexsort((-ritz.imag, primary))[:k]]
 
 
-def _check_spectrum_args(k, which, krylov_dim):
+def _check_spectrum_args(fn: str, k, which, krylov_dim):
     if which not in WHICH:
-        raise ValueError(f"`which` must be one of {WHICH}, got {which!r}")
-    if not isinstance(krylov_dim, int) or krylov_dim < 1:
-        raise ValueError(f"`krylov_dim` must be an integer >= 1, got {krylov_dim!r}")
-    if not isinstance(k, int) or not 1 <= k <= krylov_dim:
-        raise ValueError(f"`k` must be an integer in [1, krylov_dim={krylov_dim}], got {k!r}")
+        raise ValueError(f"{fn}: `which` must be one of {WHICH}, got {which!r}")
+    validation.positive_int(fn, "krylov_dim", krylov_dim)
+    if validation.positive_int(fn, "k", k) > krylov_dim:
+        raise ValueError(f"{fn}: `k` must be at most krylov_dim={krylov_dim}, got {k!r}")
 
 
-def _top_eigenvalues(fn: Callable, x0: jax.Array, k: int, which: str, krylov_dim: int, key) -> jax.Array:
-    _check_spectrum_args(k, which, krylov_dim)
+def _top_eigenvalues(name: str, fn: Callable, x0: jax.Array, k: int, which: str, krylov_dim: int, key) -> jax.Array:
+    _check_spectrum_args(name, k, which, krylov_dim)
     key = jax.random.PRNGKey(0) if key is None else key
     k_start, k_restart = jax.random.split(key)
     _, matvec = jax.linearize(fn, x0)
@@ -179,7 +191,8 @@ def top_field_eigenvalues(field_fn: Callable, params, *, k: int = 1, which: str 
     ``jax.linearize`` of F and ``krylov_dim`` JVPs (Hessian-vector products of the losses).
     """
     flat, unravel = ravel_pytree(params)
-    return _top_eigenvalues(lambda x: ravel_pytree(field_fn(unravel(x)))[0], flat, k, which, krylov_dim, key)
+    return _top_eigenvalues("top_field_eigenvalues", lambda x: ravel_pytree(field_fn(unravel(x)))[0], flat, k, which,
+                            krylov_dim, key)
 
 
 def top_update_eigenvalues(rule: optax.GradientTransformationExtraArgs, field_fn: Callable, params, *, k: int = 1,
@@ -192,7 +205,7 @@ def top_update_eigenvalues(rule: optax.GradientTransformationExtraArgs, field_fn
     ``steps`` rule steps and ``krylov_dim`` JVPs through them.
     """
     step, x0 = _update_map(rule, field_fn, params, warmup_steps, steps)
-    return _top_eigenvalues(step, x0, k, which, krylov_dim, key)
+    return _top_eigenvalues("top_update_eigenvalues", step, x0, k, which, krylov_dim, key)
 
 
 def suggest_step_size(field_fn: Callable, params, c=0.5, *, krylov_dim: int = 20, key=None) -> jax.Array:
@@ -218,7 +231,7 @@ def stiffness_metric(krylov_dim: int = 10, *, base: Optional[Callable] = None) -
     orthogonalization; with ``record_every`` = r that is ≈ 2·krylov_dim/r field evaluations
     per step (0.1 at krylov_dim = 10, r = 200, next to GDA's one per step).
     """
-    _check_spectrum_args(1, "LM", krylov_dim)
+    _check_spectrum_args("stiffness_metric", 1, "LM", krylov_dim)
 
     def metrics(params, key, game, game_state):
         out = {} if base is None else dict(base(params, key, game, game_state))

@@ -8,12 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from minimax import Game, Players
+from minimax import Game, Players, spectral_radius
 
 
 def _zero_sum(p, key=None, args=None, state=None):
     """L = Σ θ²w/2 + sin(θ)w − w²/4 + θ₁θ₂w₁w₂ (θ, w in R²), zero-sum."""
-    return jnp.sum(0.5 * p.min**2 * p.max + jnp.sin(p.min) * p.max - 0.25 * p.max**2) + jnp.prod(p.min) * jnp.prod(p.max)
+    quadratic = jnp.sum(0.5 * p.min**2 * p.max + jnp.sin(p.min) * p.max - 0.25 * p.max**2)
+    return quadratic + jnp.prod(p.min) * jnp.prod(p.max)
 
 
 def _generator_loss(p, key=None, args=None, state=None):
@@ -36,10 +37,16 @@ def step(rule, field_fn, p, state, **kw):
 
 
 def run_steps(rule, field_fn, p, n):
-    state = rule.init(p)
-    for _ in range(n):
-        p, state = step(rule, field_fn, p, state)
-    return p, state
+    """n steps of ``rule`` from p (one compiled scan): (p_n, state_n)."""
+    def body(carry, _):
+        return step(rule, field_fn, *carry), None
+    return jax.jit(lambda p: jax.lax.scan(body, (p, rule.init(p)), None, length=n)[0])(p)
+
+
+def radii(make_rule, values, field_fn, params, steps=1):
+    """ρ(∂T) of ``make_rule(v)`` for each v of ``values``, vmapped in one compilation (v is traced)."""
+    one = lambda v: spectral_radius(make_rule(v), field_fn, params, steps=steps)
+    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(values, jnp.float32)))
 
 
 def close(a, b, rtol=1e-5, atol=1e-6):

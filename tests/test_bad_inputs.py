@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minimax import Game, Players, cli, descent_field, fields, games, losses, metrics, models, ot, train, updates, \
-    validation
-from minimax.data import GaussianMixture, load_mnist, load_mnist_subset, minibatches, read_idx, ring8
+from minimax import (Game, Players, cli, descent_field, diagnostics, field_jacobian, fields, games, losses, metrics,
+                     models, ot, spectral_radius, train, updates, validation)
+from minimax.data import load_mnist, load_mnist_subset, minibatches, read_idx, ring8
 from minimax.games import gan_game, init_players, normal_latent
-from minimax.losses import DISTANCES, sample_distances as sd
+from minimax.losses import DISTANCES
 
 KEY = jax.random.PRNGKey(0)
 F32 = np.ones((4, 2), np.float32)
@@ -236,6 +236,12 @@ API_CASES = [
      ValueError, "divisible by 4"),
     ("conv-critic-2d", lambda: models.ConvCritic().init(KEY, jnp.ones((2, 784))), ValueError, "(batch, H, W, C)"),
     ("read-idx-magic", lambda: read_idx(__file__, 2051), ValueError, "magic number"),
+    # diagnostics
+    ("spectral-radius-field-fn", lambda: spectral_radius(EG, None, P), TypeError, "`field_fn` must be callable"),
+    ("spectral-radius-rule", lambda: spectral_radius("eg", FIELD, P), TypeError, "`rule`"),
+    ("spectral-radius-params", lambda: spectral_radius(EG, FIELD, None), ValueError, "`params`"),
+    ("jacobian-field-fn", lambda: field_jacobian(3, P), TypeError, "`field_fn`"),
+    ("top-eigenvalues-which", lambda: diagnostics.top_field_eigenvalues(FIELD, P, which="XX"), ValueError, "`which`"),
     # the traced-values mode
     ("checked-nan-under-jit", lambda: validation.checked(jax.jit(losses.mmd2))(jnp.asarray(NAN), jnp.asarray(
         F32[:3]))[0].throw(), Exception, "non-finite"),

@@ -127,3 +127,32 @@ def test_two_processes_write_the_rows_of_one_process_with_two_devices(tmp_path):
                          env=dict(env, XLA_FLAGS="--xla_force_host_platform_device_count=2"))
     assert one.returncode == 0, one.stderr[-2000:]
     assert rows_of(tmp_path / "two")["rows"] == rows_of(tmp_path / "one")["rows"]
+
+
+def test_every_rule_on_the_zero_infinity_dirac_gan_behaves_as_its_theory_says(tmp_path):
+    """The zero-infinity Dirac GAN is the bilinear game L = −wθ (exactly linear), so each rule's linear theory
+    holds globally: a rule whose map contracts (ρ < 1, per step or per cycle) converges from every seed; the
+    anchored rules and the averaged iterate (no stationary map) decay like O(1/k): d_T <= 2 d₀ / (η_θ T) with
+    η_θ = η/τ; rules whose map has ρ = 1 (alternating GDA) or ρ > 1 (GDA) do not converge; FTR is undefined."""
+    from minimax import updates
+    steps = 4000
+    assert cli.main(["dirac", "--distances", "zero_infinity", "--methods", "all", "--seeds", "3", "--steps", str(steps),
+                     "--tau", "1", "5", "--checkpoint-every", "0", "--out", str(tmp_path)]) == 0
+    rows = rows_of(tmp_path)["rows"]
+    assert {r["method"] for r in rows} == set(updates.RULES)
+    for r in rows:
+        rho, seeds = r["spectral_radius"], r["seeds"]
+        if r["method"] in ("eag", "feg", "eg_avg"):
+            assert r["final_distance_median"] <= 2 * 1.0 * r["tau"] / (r["lr"] * steps), r
+        elif r["method"] == "ftr":
+            assert r["spectral_radius"] is None and "undefined" in r["spectral_radius_per"]
+        elif r["method"] == "acgd":  # adaptive CGD: no stationary map and no rate to check; it moves in
+            assert r["diverged"] == 0 and r["final_distance_median"] < 0.01, r
+        elif rho < 0.999:
+            assert r["converged"] == seeds and r["diverged"] == 0, r
+            if r["spectral_radius_closed_form"] is not None:
+                assert rho == pytest.approx(r["spectral_radius_closed_form"], rel=1e-4), r
+        else:
+            assert r["converged"] == 0, r
+    per_cycle = {r["method"]: r["spectral_radius_per"] for r in rows}
+    assert per_cycle["lookahead"] == "cycle of 5 steps" and per_cycle["eg"] == "step"

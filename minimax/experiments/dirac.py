@@ -24,11 +24,10 @@ import optax
 
 from minimax import train, updates
 from minimax.diagnostics import spectral_radius
-from minimax.game import Players
 from minimax.games.toy import DIRAC_DISTANCES, dirac_gan, rotation_spectral_radius
 from minimax.experiments.common import (add_run_arguments, require_known, require_positive_floats,
                                         require_positive_ints, run_sweep, validate_run_arguments)
-from minimax.plots import pyplot, save_figure
+from minimax.plots import flow, save_figure, subplots
 from minimax.results import format_table, write_results
 
 DISTANCES = tuple(DIRAC_DISTANCES)
@@ -48,18 +47,41 @@ def make_rule(method: str) -> Callable:
     return lambda hp: updates.rule(method, updates.timescaled(optax.sgd(hp["lr"]), hp["tau"]))
 
 
+#: Rules with a period: their linearized map is reported per cycle of this many steps.
+CYCLES = {"lookahead": 5, "lookahead_eg": 5}
+#: Rules without a stationary linearized map at p*, and why (no spectral radius is reported).
+NO_STATIONARY_MAP = {
+    "eag": "anchored: the map changes with k (β_k = 1/(k+2)); ‖F‖² = O(1/k²) instead",
+    "feg": "anchored: the map changes with k (β_k = 1/(k+1)); ‖F‖² = O(1/k²) instead",
+    "acgd": "adaptive: its steps depend on its second-moment state, which vanishes at p*",
+    "ftr": "undefined: Follow-the-Ridge solves with ∂²_ww L, which is 0 on the Dirac GAN (a bilinear game)",
+}
+#: ``--methods all``: every registered rule.
+ALL = "all"
+
+
+def contraction_basis(method: str) -> str:
+    """What the spectral radius of ``method`` is taken over: a step, a cycle, or why there is none."""
+    if method in CYCLES:
+        return f"cycle of {CYCLES[method]} steps"
+    return NO_STATIONARY_MAP.get(method, "step")
+
+
 def run_configuration(distance: str, method: str, hparams: dict, keys, *, steps: int, record_every: int,
                       sweep=train.sweep):
     """Runs one (distance, method) over the (lr, τ) grid ``hparams`` and all seeds ``keys``.
 
     Returns ``(results, radii)``: a :class:`minimax.train.RunResult` with leading axes
-    (grid, seeds), and the spectral radius at p* for each grid point. ``sweep`` runs the
-    sweep (the CLI's adds checkpoints and progress).
+    (grid, seeds), and the spectral radius at p* for each grid point (per step, per cycle for
+    :data:`CYCLES`, None for :data:`NO_STATIONARY_MAP`). ``sweep`` runs the sweep (the CLI's
+    adds checkpoints and progress).
     """
     game, rule = dirac_gan(distance), make_rule(method)
     results = sweep(game, rule, hparams, keys, steps=steps, record_every=record_every, metrics=_point)
-    radii = jax.jit(jax.vmap(lambda hp: spectral_radius(rule(hp), game.field_fn(), game.equilibrium)))(hparams)
-    return results, radii
+    if method in NO_STATIONARY_MAP:
+        return results, None
+    radius = lambda hp: spectral_radius(rule(hp), game.field_fn(), game.equilibrium, steps=CYCLES.get(method, 1))
+    return results, jax.jit(jax.vmap(radius))(hparams)
 
 
 def trajectory(distance, method, hp, key, steps):
@@ -78,7 +100,7 @@ def _rows(distance, method, hparams, results, radii):
     diverged = np.asarray(results.diverged)
     rows = []
     for h, (lr, tau) in enumerate(zip(np.asarray(hparams["lr"]), np.asarray(hparams["tau"]))):
-        closed = rotation_spectral_radius(method, lr * slope / math.sqrt(tau))
+        closed = rotation_spectral_radius(method, lr * slope / math.sqrt(tau), s=slope, tau=tau)
         rows.append({
             "distance": distance, "method": method, "tau": float(tau), "lr": float(lr),
             "seeds": int(final.shape[1]),
@@ -86,29 +108,23 @@ def _rows(distance, method, hparams, results, radii):
             "diverged": int(np.sum(diverged[h])),
             "diverged_seeds": np.flatnonzero(diverged[h]).tolist(),
             "final_distance_median": float(np.median(final[h])),
-            "spectral_radius": float(radii[h]),
+            "spectral_radius": None if radii is None else float(radii[h]),
             "spectral_radius_closed_form": None if closed is None else float(closed),
+            "spectral_radius_per": contraction_basis(method),
         })
     return rows
 
 
 def plot_trajectories(path, trajectories, methods, distances, title):
     """One panel per distance: the flow −F as streamlines and each method's trajectory of seed 0."""
-    fig, axes = pyplot().subplots(1, len(distances), figsize=(4.6 * len(distances), 4.4), squeeze=False)
-    grid = np.linspace(-2, 2, 41)
-    T, W = np.meshgrid(grid, grid)
+    fig, axes = subplots(1, len(distances), figsize=(4.6 * len(distances), 4.4), squeeze=False)
     for ax, distance in zip(axes[0], distances):
-        field = jax.vmap(dirac_gan(distance).field_fn())
-        F = field(Players(jnp.asarray(T.ravel(), jnp.float32), jnp.asarray(W.ravel(), jnp.float32)))
-        ax.streamplot(T, W, -np.asarray(F.min).reshape(T.shape), -np.asarray(F.max).reshape(T.shape),
-                      color="0.8", density=0.9, linewidth=0.7)
-        if DIRAC_DISTANCES[distance][1]:
-            ax.axhspan(1, 2, color="0.93"), ax.axhspan(-2, -1, color="0.93")
+        game = dirac_gan(distance)
+        flow(ax, game.field_fn(), projection=game.projection)
         for i, method in enumerate(methods):
             th, w = trajectories[(distance, method)]
             ax.plot(th, w, lw=1.3, ls=("-", "--", "-.", ":")[i % 4], label=method)
-        ax.plot(0, 0, "k*", ms=10)
-        ax.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="θ (generator)", ylabel="w (critic)", title=distance)
+        ax.set_title(distance)
     axes[0][0].legend(loc="lower left", fontsize=8)
     save_figure(fig, path, title)
 
@@ -119,13 +135,16 @@ def add_arguments(parser):
     parser.add_argument("--lr", type=float, nargs="+", default=[0.2], help="step size(s) η, default 0.2")
     parser.add_argument("--tau", type=float, nargs="+", default=[1.0, 5.0], help="timescale(s) τ, default 1 5")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
-                        help=f"update rules among {', '.join(updates.RULES)}; default {' '.join(DEFAULT_METHODS)}")
+                        help=f"update rules among {', '.join(updates.RULES)}, or 'all'; default "
+                             f"{' '.join(DEFAULT_METHODS)}")
     parser.add_argument("--distances", nargs="+", default=list(DISTANCES), help=f"among {', '.join(DISTANCES)}")
     parser.add_argument("--seed", type=int, default=0, help="base PRNG seed, default 0")
     add_run_arguments(parser, checkpoint_every=50)
 
 
 def validate(args):
+    if args.methods == [ALL]:
+        args.methods = list(updates.RULES)
     require_positive_ints(args, "seeds", "steps")
     validate_run_arguments(args)
     require_positive_floats(args, "lr", "tau")

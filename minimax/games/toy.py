@@ -100,7 +100,7 @@ def rotation_spectral_radius(method: str, h, *, s=1.0, tau=1.0, weight=1.0, sync
     cycle = lambda eig: jnp.abs(1 + alpha * (eig**sync_period - 1))
     a, b = h / jnp.sqrt(tau), h * jnp.sqrt(tau)  # η_θ s and η_w s, since ηs = h√τ
     trace, det = 2 - weight * (a + b) * s, (1 - weight * a * s) * (1 - weight * b * s) + a * b
-    root = jnp.sqrt((trace**2 / 4 - det).astype(jnp.complex64))
+    root = jnp.sqrt(trace**2 / 4 - det + 0j)
     adjusted = jnp.maximum(jnp.abs(trace / 2 + root), jnp.abs(trace / 2 - root))
     return {"gda": jnp.sqrt(1 + h**2), "eg": jnp.sqrt(1 - h**2 + h**4), "alt_gda": jnp.where(h < 2, 1.0, jnp.nan),
             "cgd": 1 / jnp.sqrt(1 + h**2), "unrolled": unrolled, "lookahead": cycle(1 + 1j * h),

@@ -35,7 +35,7 @@ def _anchored(inner, name: str, offset: int, damped: bool, rho: Optional[object]
         return AnchoredState(inner.init(params), params, jnp.zeros([], jnp.int32))
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, name)
+        require_params(params, name, field)
         require_field_fn(field_fn, name)
         kw = dict(extra, field_fn=field_fn, projection=projection)
         beta = 1.0 / (state.count.astype(jnp.result_type(float)) + offset)

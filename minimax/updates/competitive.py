@@ -15,7 +15,7 @@ equation in the other, for H = ηI (general-sum):
     Δw = −η (I − η² J_wθ J_θw)⁻¹ (F_w − η J_wθ F_θ).
 
 For a zero-sum game (L_w = −L) J_θw = D²_θw L and J_wθ = −D²_wθ L, and this is Schäfer &
-Anandkumar's eq. (4): Δθ = −η (I + η² D_θw D_wθ)⁻¹ (∇_θ L + η D_θw ∇_w L),
+Anandkumar's zero-sum update: Δθ = −η (I + η² D_θw D_wθ)⁻¹ (∇_θ L + η D_θw ∇_w L),
 Δw = η (I + η² D_wθ D_θw)⁻¹ (∇_w L − η D_wθ ∇_θ L).
 
 Computation: with S = H_θ^{1/2}, z = S⁻¹(−Δθ) solves
@@ -23,7 +23,7 @@ Computation: with S = H_θ^{1/2}, z = S⁻¹(−Δθ) solves
     (I − S J_θw H_w J_wθ S) z = S (F_θ − J_θw H_w F_w)
 
 by a Krylov method (:func:`minimax.updates.krylov.solve`); then Δθ = −S z, Δw = −H_w (F_w + J_wθ Δθ)
-(the critic's exact reaction, as in Schäfer et al.'s implementation). For a zero-sum game the
+(the critic's exact reaction to Δθ, as ACGD's reference implementation computes it). For a zero-sum game the
 operator is I + S J_θw H_w J_θwᵀ S, symmetric positive definite, so ``solver="cg"`` applies; a
 general-sum game needs ``"gmres"`` (default) or ``"bicgstab"``. One Krylov iteration costs two
 Jacobian-vector products of F.
@@ -51,9 +51,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from minimax import validation
 from minimax.game import Players
 from minimax.updates.base import check_positive, require_field_fn, require_params
-from minimax.updates.krylov import check_solver, check_tolerance, player_jvp, solve
+from minimax.updates.krylov import check_solver, player_jvp, solve
 
 tree_map = jax.tree_util.tree_map
 _mul = optax.tree_utils.tree_mul
@@ -84,11 +85,10 @@ def anticipating_field(field_fn, params, field, steps: Players, *, solver: str, 
     return Players(d_min, d_max)
 
 
-def _check(solver, tol, max_steps, learning_rate, rule):
-    check_solver(solver, max_steps, rule)
-    check_tolerance(tol, rule)
+def _check(rule, solver, tol, max_steps, learning_rate):
+    check_solver(rule, solver, tol, max_steps)
     if learning_rate is not None:
-        check_positive("learning_rate", learning_rate)
+        check_positive("learning_rate", learning_rate, rule=rule)
 
 
 def cgd(inner: optax.GradientTransformation, *, learning_rate=None, solver: str = "gmres", tol=1e-5,
@@ -115,11 +115,11 @@ def cgd(inner: optax.GradientTransformation, *, learning_rate=None, solver: str 
 
     Reference: Schäfer, Anandkumar, "Competitive gradient descent", NeurIPS 2019.
     """
-    _check(solver, tol, max_steps, learning_rate, "cgd")
+    _check("cgd", solver, tol, max_steps, learning_rate)
     inner = optax.with_extra_args_support(inner)
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, "cgd")
+        require_params(params, "cgd", field)
         require_field_fn(field_fn, "cgd")
         kw = dict(extra, field_fn=field_fn, projection=projection)
         steps = _step_sizes(inner, state, params, learning_rate, kw)
@@ -143,14 +143,15 @@ def acgd(inner: optax.GradientTransformation, *, b2=0.99, eps=1e-8, learning_rat
         H = η D  (per player, per coordinate),   d = F + J_off Δ,  Δ = −H d,   update = inner(D ⊙ d)
 
     With inner = sgd(η) the update is Δ, Schäfer, Zheng & Anandkumar's Algorithm 1 (their
-    step sizes η√(1 − b2^k)/(√ν + ε) differ from ours only in where ε sits). Zero-sum: the
+    implementation writes the step sizes η√(1 − b2^k)/(√ν + ε), which differs only in where ε
+    enters). Zero-sum: the
     system (I + H_θ^{1/2} D_θw H_w D_wθ H_θ^{1/2}) z = ... is symmetric positive definite
     (``solver="cg"``, as in the paper); general-sum: "gmres" (default) or "bicgstab". η is read
     from ``inner`` as in :func:`cgd` unless ``learning_rate`` is given.
 
     Args:
       inner: the transformation applied to D ⊙ d (sgd(η) for ACGD).
-      b2: decay of the second-moment estimate ν (traceable).
+      b2: decay of the second-moment estimate ν, in (0, 1) (traceable).
       eps: added to √ν̂ (traceable).
       learning_rate, solver, tol, max_steps: as in :func:`cgd`.
 
@@ -159,16 +160,16 @@ def acgd(inner: optax.GradientTransformation, *, b2=0.99, eps=1e-8, learning_rat
     Reference: Schäfer, Zheng, Anandkumar, "Implicit competitive regularization in GANs",
     ICML 2020, Algorithm 1 (ACGD).
     """
-    _check(solver, tol, max_steps, learning_rate, "acgd")
-    check_positive("b2", b2)
-    check_positive("eps", eps)
+    _check("acgd", solver, tol, max_steps, learning_rate)
+    validation.number("acgd", "b2", b2, low=0, high=1, low_open=True, high_open=True)
+    check_positive("eps", eps, rule="acgd")
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
         return ACGDState(inner.init(params), optax.tree_utils.tree_zeros_like(params), jnp.zeros([], jnp.int32))
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, "acgd")
+        require_params(params, "acgd", field)
         require_field_fn(field_fn, "acgd")
         kw = dict(extra, field_fn=field_fn, projection=projection)
         count = optax.safe_increment(state.count)

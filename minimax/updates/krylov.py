@@ -22,32 +22,27 @@ from typing import Callable
 import jax
 from jax.scipy.sparse import linalg as sparse_linalg
 
+from minimax import validation
 from minimax.updates.base import check_positive
 
 #: The Krylov solvers by name: "cg" needs a symmetric positive definite operator.
 SOLVERS = ("cg", "gmres", "bicgstab")
 
 
-def check_solver(solver: str, max_steps, rule: str):
-    """Checks the static solver arguments of a rule (its name, an integer iteration cap >= 1)."""
+def check_solver(rule: str, solver: str, tol, max_steps):
+    """Checks a rule's solver arguments: a known solver, a tolerance > 0, a static iteration cap >= 1."""
     if solver not in SOLVERS:
         raise ValueError(f"{rule}: `solver` must be one of {SOLVERS}, got {solver!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"{rule}: `max_steps` must be a (static) integer >= 1, got {max_steps!r}")
-
-
-def check_tolerance(tol, rule: str):
-    try:
-        check_positive("tol", tol)
-    except ValueError as err:
-        raise ValueError(f"{rule}: {err}") from None
+    check_positive("tol", tol, rule=rule)
+    validation.positive_int(rule, "max_steps", max_steps)
 
 
 def solve(matvec: Callable, b, *, solver: str, tol, max_steps: int):
     """x ≈ A⁻¹ b from zero, stopping at relative residual ``tol`` or after ``max_steps`` Krylov iterations.
 
-    ``max_steps`` is the number of operator applications CG and GMRES make at most (GMRES
-    restarts every 20 iterations); BiCGStab applies the operator twice per iteration.
+    CG makes at most ``max_steps`` operator applications and BiCGStab twice as many (two per
+    iteration); GMRES builds Krylov spaces of min(max_steps, 20) vectors, restarted up to
+    ⌈max_steps / 20⌉ times.
     """
     if solver == "cg":
         return sparse_linalg.cg(matvec, b, tol=tol, atol=0.0, maxiter=max_steps)[0]

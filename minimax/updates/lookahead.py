@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from minimax import validation
 from minimax.updates.base import check_positive, require_params, scalar_at, step_to
 
 
@@ -16,7 +17,8 @@ class LookaheadState(NamedTuple):
     count: jax.Array    # steps taken
 
 
-def lookahead(rule: optax.GradientTransformation, *, sync_period: int = 5, alpha=0.5) -> optax.GradientTransformationExtraArgs:
+def lookahead(rule: optax.GradientTransformation, *, sync_period: int = 5,
+              alpha=0.5) -> optax.GradientTransformationExtraArgs:
     """Lookahead-minmax around ``rule``: k fast steps, then the slow weights move toward the fast ones.
 
         p̃ = P(p_t + rule(F(p_t)))                          (a fast step)
@@ -42,16 +44,15 @@ def lookahead(rule: optax.GradientTransformation, *, sync_period: int = 5, alpha
     Reference: Chavdarova et al., "Taming GANs with Lookahead-Minmax", ICLR 2021
     (Zhang et al., "Lookahead optimizer: k steps forward, 1 step back", NeurIPS 2019).
     """
-    if isinstance(sync_period, bool) or not isinstance(sync_period, int) or sync_period < 1:
-        raise ValueError(f"lookahead: `sync_period` must be a (static) integer >= 1, got {sync_period!r}")
-    check_positive("alpha", alpha)
+    validation.positive_int("lookahead", "sync_period", sync_period)
+    check_positive("alpha", alpha, rule="lookahead")
     rule = optax.with_extra_args_support(rule)
 
     def init(params):
         return LookaheadState(rule.init(params), params, jnp.zeros([], jnp.int32))
 
     def update(field, state, params=None, *, projection=None, **extra):
-        require_params(params, "lookahead")
+        require_params(params, "lookahead", field)
         u, rule_state = rule.update(field, state.rule_state, params, projection=projection, **extra)
         fast = step_to(params, u, projection)
         count = optax.safe_increment(state.count)

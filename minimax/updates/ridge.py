@@ -5,7 +5,7 @@ import optax
 
 from minimax.game import Players
 from minimax.updates.base import check_positive, require_field_fn, require_params
-from minimax.updates.krylov import check_solver, check_tolerance, player_jvp, solve
+from minimax.updates.krylov import check_solver, player_jvp, solve
 
 
 def follow_the_ridge(inner: optax.GradientTransformation, *, damping=0.0, solver: str = "cg", tol=1e-5,
@@ -44,13 +44,12 @@ def follow_the_ridge(inner: optax.GradientTransformation, *, damping=0.0, solver
     Reference: Wang, Zhang, Ba, "On solving minimax optimization locally: a follow-the-ridge
     approach", ICLR 2020.
     """
-    check_solver(solver, max_steps, "follow_the_ridge")
-    check_tolerance(tol, "follow_the_ridge")
-    check_positive("damping", damping, strict=False)
+    check_solver("follow_the_ridge", solver, tol, max_steps)
+    check_positive("damping", damping, strict=False, rule="follow_the_ridge")
     inner = optax.with_extra_args_support(inner)
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, "follow_the_ridge")
+        require_params(params, "follow_the_ridge", field)
         require_field_fn(field_fn, "follow_the_ridge")
         u, state = inner.update(field, state, params, **dict(extra, field_fn=field_fn, projection=projection))
         _, j_wt = player_jvp(field_fn, params, "min", "max")

@@ -5,6 +5,7 @@ import jax
 from jax import lax
 import optax
 
+from minimax import validation
 from minimax.game import Players
 from minimax.updates.base import require_field_fn, require_params, step_to
 
@@ -47,12 +48,11 @@ def unrolled(inner: optax.GradientTransformation, unroll_steps: int = 5, *,
     Reference: Metz, Poole, Pfau, Sohl-Dickstein, "Unrolled generative adversarial networks",
     ICLR 2017.
     """
-    if isinstance(unroll_steps, bool) or not isinstance(unroll_steps, int) or unroll_steps < 0:
-        raise ValueError(f"unrolled: `unroll_steps` must be a (static) integer >= 0, got {unroll_steps!r}")
+    validation.positive_int("unrolled", "unroll_steps", unroll_steps, minimum=0)
     inner = optax.with_extra_args_support(inner)
 
     def update(field, state, params=None, *, field_fn=None, projection=None, **extra):
-        require_params(params, "unrolled")
+        require_params(params, "unrolled", field)
         require_field_fn(field_fn, "unrolled")
         kw = dict(extra, field_fn=field_fn, projection=projection)
         if unroll_steps == 0:

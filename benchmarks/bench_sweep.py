@@ -1,12 +1,13 @@
-"""Throughput of vmapped sweeps and of the library's EG step (issue 2 benchmark; not a test).
+"""Throughput of vmapped sweeps and of the library's EG step (a benchmark; not a test).
 
 Measures, side by side in one run, medians over --repeats timings (compilation excluded):
 
-1. a sweep over S seeds in one jit (``train.sweep``: vmap, and lax.map in batches) vs a
-   Python loop over the same S seeds calling one jitted single-seed run;
-2. the library's extragradient (``updates.extragradient(optax.sgd(η))`` in ``train.run``)
-   vs a hand-written pure-JAX EG step p ← p − ηF(p − ηF(p)) in a ``lax.scan``, both
-   vmapped over the same seeds.
+1. the program ``train.sweep`` runs for S seeds (:class:`minimax.train.PreparedSweep`: vmap,
+   a sequential lax.map, lax.map over batches of 8) vs a Python loop over the same S seeds
+   calling one jitted single-seed ``train.run``;
+2. the library's extragradient sweep (``updates.extragradient(optax.sgd(η))``, vmapped, with its
+   per-step statistics and divergence checks) vs a hand-written pure-JAX EG step
+   p ← p − ηF(p − ηF(p)) in a ``lax.scan``, vmapped over the same seeds.
 
 Problems: the zero-infinity Dirac GAN (2 scalars) and the 1-D translation GAN (fresh
 batch of 64 samples per step, logistic critic). Usage:
@@ -17,71 +18,63 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from minimax import games, train, updates
+from minimax.experiments.bench import interleaved_medians
 from minimax.results import format_table, versions
-from minimax.timing import median_time
 
 LR = 0.1
-
-
-def library_run(game, steps):
-    def run_one(hp, key):
-        k_init, k_run = jax.random.split(key)
-        res = train.run(game, updates.extragradient(optax.sgd(hp["lr"])), game.sample_init(k_init), k_run,
-                        steps=steps, record_every=steps)
-        return res.params
-    return run_one
 
 
 def hand_written_run(game, steps):
     """The same algorithm without the library: F by jax.grad, EG by hand, lax.scan over steps."""
     def field(p, key):
-        g = jax.grad(game.loss)(p, key)
+        g = jax.grad(game.loss)(p, key, game.args, None)
         return type(p)(g.min, jax.tree_util.tree_map(jnp.negative, g.max))
 
-    def run_one(hp, key):
+    def run_one(key):
         k_init, k_run = jax.random.split(key)
-        lr = hp["lr"]
 
         def step(p, t):
             k = jax.random.fold_in(k_run, t)
-            half = jax.tree_util.tree_map(lambda x, f: x - lr * f, p, field(p, k))
-            return jax.tree_util.tree_map(lambda x, f: x - lr * f, p, field(half, k)), None
+            half = jax.tree_util.tree_map(lambda x, f: x - LR * f, p, field(p, k))
+            return jax.tree_util.tree_map(lambda x, f: x - LR * f, p, field(half, k)), None
 
         return jax.lax.scan(step, game.sample_init(k_init), jnp.arange(steps))[0]
     return run_one
 
 
 def bench_problem(name, game, seeds, steps, repeats):
-    hp = train.hyperparameter_grid(lr=[LR])
+    rule = updates.extragradient(optax.sgd(LR))
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    lib = library_run(game, steps)
-    one = jax.jit(lambda k: lib({"lr": jnp.float32(LR)}, k))
-    loop = lambda ks: [one(k) for k in ks]
-    strategies = {"vmap": lambda ks: train.sweep(lib, hp, ks)}
-    for b in (8, 16):
-        if seeds % b == 0 and b < seeds:
-            strategies[f"lax.map(batch={b})"] = lambda ks, b=b: train.sweep(lib, hp, ks, seed_batch_size=b)
-    hand = jax.jit(jax.vmap(jax.vmap(hand_written_run(game, steps), in_axes=(None, 0)), in_axes=(0, None)))
-
-    t_loop = median_time(loop, keys, repeats=repeats)
-    t = {s: median_time(f, keys, repeats=repeats) for s, f in strategies.items()}
-    t_hand = median_time(hand, hp, keys, repeats=repeats)
-    best = min(t, key=t.get)
+    prepared = train.PreparedSweep(game, rule, None, keys, steps=steps)
+    state, _ = prepared.initial()
+    fns = {}
+    for label, strategy, batch in [("vmap", "vmap", None), ("lax.map", "map", None), ("lax.map(batch=8)", "map", 8)]:
+        if batch is None or (seeds % batch == 0 and batch < seeds):
+            program = prepared.blocks_program(prepared.blocks, state, strategy=strategy, batch_size=batch)
+            fns[label] = lambda program=program: prepared.run(program, state)
+    one = jax.jit(lambda g, k: train.run(g, rule, g.sample_init(jax.random.split(k)[0]), jax.random.split(k)[1],
+                                         steps=steps))
+    fns["loop"] = lambda: [one(game, k) for k in keys]
+    hand = jax.jit(jax.vmap(hand_written_run(game, steps)))
+    fns["hand_written_vmap"] = lambda: hand(keys)
+    t = interleaved_medians(fns, repeats)
+    in_program = {k: v for k, v in t.items() if k not in ("loop", "hand_written_vmap")}
+    best = min(in_program, key=in_program.get)
     seed_steps = seeds * steps
     return {
         "problem": name, "seeds": seeds, "steps": steps,
-        "loop_seed_steps_per_s": seed_steps / t_loop,
         **{f"{s}_seed_steps_per_s": seed_steps / v for s, v in t.items()},
         "best_strategy": best,
-        "vmap_over_loop": t_loop / t["vmap"],
-        "best_over_loop": t_loop / t[best],
-        "library_eg_over_hand_written": t_hand / t["vmap"],  # > 1: the library is faster
+        "vmap_over_loop": t["loop"] / t["vmap"],
+        "best_over_loop": t["loop"] / t[best],
+        "library_eg_over_hand_written": t["hand_written_vmap"] / t["vmap"],  # > 1: the library is faster
     }
 
 
@@ -95,9 +88,11 @@ def main(argv=None):
     problems = [("dirac_zero_infinity", games.dirac_gan("zero_infinity")), ("translation_gan", games.translation_gan())]
     rows = [bench_problem(n, g, args.seeds, args.steps, args.repeats) for n, g in problems]
     print(format_table(rows, ["problem", "seeds", "steps", "loop_seed_steps_per_s", "vmap_seed_steps_per_s",
+                              "hand_written_vmap_seed_steps_per_s",
                               "best_strategy", "vmap_over_loop", "best_over_loop", "library_eg_over_hand_written"]))
+    config = dict(vars(args), load_average=os.getloadavg()[0])
     with open(args.out, "w") as f:
-        json.dump({"config": vars(args), "versions": versions(), "rows": rows}, f, indent=2)
+        json.dump({"config": config, "versions": versions(), "rows": rows}, f, indent=2)
     print(f"wrote {args.out}")
 
 

@@ -9,12 +9,13 @@ import importlib
 from minimax import data, diagnostics, fields, games, losses, metrics, models, train, updates
 from minimax.diagnostics import field_eigenvalues, field_jacobian, spectral_radius, update_map_jacobian
 from minimax.game import FieldEvaluation, Game, Players, descent_field
+from minimax.notebook import notebook_setup
 
 __version__ = "0.2.0"
 
 __all__ = ["Game", "Players", "FieldEvaluation", "descent_field", "field_jacobian", "field_eigenvalues",
            "spectral_radius", "update_map_jacobian", "data", "diagnostics", "fields", "games", "losses", "metrics",
-           "models", "ot", "train", "updates", "__version__"]
+           "models", "notebook_setup", "ot", "train", "updates", "__version__"]
 
 
 def __getattr__(name):

@@ -63,7 +63,7 @@ def evaluate_field(loss: Callable, max_loss: Optional[Callable], has_aux: bool, 
 
 
 def descent_field(loss: Callable, max_loss: Optional[Callable] = None, *, has_aux: bool = False):
-    """Builds F(p, *args) from a zero-sum loss L or from a pair of losses.
+    """Builds ``F(p, *args)`` from a zero-sum loss L or from a pair of losses.
 
     Args:
       loss: ``loss(params, *args)``, the loss L_θ the min player minimizes. When

@@ -11,7 +11,7 @@ function of the parameters and any update rule can be used):
 model               architecture
 ==================  =====================================================================
 MLPGenerator        z → [Dense(w) → ReLU] for w in widths (128, 128) → Dense(∏ data_shape)
-                    → out_activation (default identity) → reshape to (batch, *data_shape)
+                    → out_activation (default identity) → reshape to ``(batch, *data_shape)``
 MLPCritic           x (flattened) → [Dense(w) → LeakyReLU(0.2)] for w in widths (128, 128)
                     → Dense(1) squeezed to (batch,), or Dense(features) → (batch, features)
 ConvGenerator       z → Dense(H/4·W/4·2c) → ReLU → ConvT(c, 4×4, stride 2) → ReLU
@@ -62,7 +62,7 @@ def _critic_head(h, features: Optional[int]):
 
 
 class MLPGenerator(nn.Module):
-    """MLP generator z (batch, latent_dim) → samples (batch, *data_shape)."""
+    """MLP generator z (batch, latent_dim) → samples ``(batch, *data_shape)``."""
 
     data_shape: Tuple[int, ...] = (2,)
     widths: Sequence[int] = (128, 128)

@@ -81,6 +81,18 @@ def assignment(x, y) -> Assignment:
     permutation (Birkhoff–von Neumann), so this is exact W₂² between the empirical measures.
     Hungarian algorithm (Kuhn 1955; ``optax.assignment.hungarian_algorithm``), O(n³),
     jittable and vmappable.
+
+    Examples:
+        Three points and a shuffled, shifted copy: the assignment undoes the shuffle, and the
+        cost is the squared shift (0.1² in each of two coordinates):
+
+        >>> import jax.numpy as jnp
+        >>> from minimax import ot
+        >>> x = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+        >>> y = x[jnp.array([2, 0, 1])] + 0.1
+        >>> match = ot.assignment(x, y)
+        >>> match.perm.tolist(), round(float(match.cost), 4)
+        ([1, 2, 0], 0.02)
     """
     x, y = _pair(x, y, "assignment")
     if x.shape[0] != y.shape[0]:

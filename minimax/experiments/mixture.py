@@ -251,10 +251,11 @@ def main(args) -> int:
     paths = write_results(args.out, "mixture", config, rows)
     samples_png = os.path.join(args.out, "mixture_samples.png")
     curve_png = os.path.join(args.out, "mixture_modes.png")
-    scatter_panels(samples_png, [("target", np.asarray(held_out))] + panels, markers=np.asarray(mixture.centers),
-                   title=f"{args.mixture}: {TEST_SAMPLES} samples of seed 0 after {args.steps} steps")
-    seed_band_panels(curve_png, record_steps, curves, ylabel="modes covered",
-               title=f"{args.mixture}: modes covered of {mixture.centers.shape[0]} (median, min–max over seeds)")
+    scatter_panels([("target", np.asarray(held_out))] + panels, markers=np.asarray(mixture.centers),
+                   title=f"{args.mixture}: {TEST_SAMPLES} samples of seed 0 after {args.steps} steps", path=samples_png)
+    seed_band_panels(record_steps, curves, ylabel="modes covered",
+                     title=f"{args.mixture}: modes covered of {mixture.centers.shape[0]} (median, min–max over seeds)",
+                     path=curve_png)
     print(format_table(rows, TABLE_COLUMNS))
     print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {curve_png} ({time.perf_counter() - start:.1f}s)")
     return 0

@@ -175,13 +175,14 @@ def main(args) -> int:
     paths = write_results(args.out, "mnist32", config, rows)
     samples_png = os.path.join(args.out, "mnist32_samples.png")
     curve_png = os.path.join(args.out, "mnist32_memorization.png")
-    image_mosaic(samples_png, [("training digits", np.asarray(data))] + panels, image_shape=(28, 28), cols=8,
-                 title=f"G(ẑ) of seed 0 after {args.steps} steps, matched to the training digits")
+    image_mosaic([("training digits", np.asarray(data))] + panels, image_shape=(28, 28), cols=8,
+                 title=f"G(ẑ) of seed 0 after {args.steps} steps, matched to the training digits", path=samples_png)
     distance_png = os.path.join(args.out, "mnist32_matched_distance.png")
-    seed_bands(curve_png, record_steps, curves, ylabel="memorized fraction",
-               title="memorized fraction (median, min–max over seeds)")
-    seed_bands(distance_png, record_steps, matched_curves, ylabel="mean matched distance ‖x − G(ẑ)‖",
-               title="mean distance of each digit to its matched sample (median, min–max over seeds)")
+    seed_bands(record_steps, curves, ylabel="memorized fraction",
+               title="memorized fraction (median, min–max over seeds)", path=curve_png)
+    seed_bands(record_steps, matched_curves, ylabel="mean matched distance ‖x − G(ẑ)‖",
+               title="mean distance of each digit to its matched sample (median, min–max over seeds)",
+               path=distance_png)
     print(format_table(rows, TABLE_COLUMNS))
     print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {curve_png}, {distance_png} "
           f"({time.perf_counter() - start:.1f}s)")

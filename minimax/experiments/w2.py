@@ -150,9 +150,10 @@ def main(args) -> int:
     paths = write_results(args.out, "w2", config, rows)
     samples_png = os.path.join(args.out, "w2_samples.png")
     bound_png = os.path.join(args.out, "w2_bound.png")
-    image_mosaic(samples_png, [("training digits", data)] + panels, image_shape=(28, 28), cols=16, panels_per_row=1)
-    seed_bands(bound_png, np.arange(0, args.steps + 1, record_every), curves, ylabel="W2² bound  Σ α‖x − G(z)‖²", log=True,
-               title="W2 regression on 32 MNIST digits (median, min–max over seeds)")
+    image_mosaic([("training digits", data)] + panels, image_shape=(28, 28), cols=16, panels_per_row=1,
+                 path=samples_png)
+    seed_bands(np.arange(0, args.steps + 1, record_every), curves, ylabel="W2² bound  Σ α‖x − G(z)‖²", log=True,
+               title="W2 regression on 32 MNIST digits (median, min–max over seeds)", path=bound_png)
     print(format_table(rows, TABLE_COLUMNS))
     print(f"\nwrote {paths['json']}, {paths['csv']}, {samples_png}, {bound_png} "
           f"({time.perf_counter() - start:.1f}s)")

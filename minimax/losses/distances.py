@@ -92,7 +92,21 @@ def checked_loss(name: str, loss: Callable) -> Callable:
 
 
 def from_critic_loss(name: str, l: Callable, **kwargs) -> Distance:
-    """The zero-sum distance of an element-wise loss l: L = −E l(f(x)) − E l(−f(G(z)))."""
+    """The zero-sum distance of an element-wise loss l: L = −E l(f(x)) − E l(−f(G(z))).
+
+    Examples:
+        With the logistic loss this is the original (Jensen–Shannon) GAN. At P = Q the optimal
+        critic outputs f ≡ 0 and the critic's loss is −V(G, D*) = log 4:
+
+        >>> import jax.numpy as jnp
+        >>> from minimax.losses import from_critic_loss, logistic
+        >>> js = from_critic_loss("js", logistic)
+        >>> outputs = jnp.zeros(4)  # critic outputs on 4 real and 4 generated samples
+        >>> round(float(js.critic_loss(outputs, outputs)), 4), round(float(jnp.log(4.0)), 4)
+        (1.3863, 1.3863)
+        >>> float(js.generator_loss(outputs, outputs) + js.critic_loss(outputs, outputs))  # zero-sum
+        0.0
+    """
     critic = checked_loss(name, lambda real, fake: jnp.mean(l(real)) + jnp.mean(l(-fake)))
     return Distance(name, critic, lambda real, fake: -critic(real, fake), **kwargs)
 

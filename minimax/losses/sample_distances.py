@@ -110,7 +110,9 @@ def mmd2(x, y, kernel: Optional[Kernel] = None, *, unbiased: bool = False) -> ja
     """Squared maximum mean discrepancy ‖E φ(X) − E φ(Y)‖² between the sets x and y.
 
     Biased (V-statistic, ≥ 0 for a positive-definite kernel):
+
         (1/n²) Σ_ij k(x_i, x_j) + (1/m²) Σ_ij k(y_i, y_j) − (2/nm) Σ_ij k(x_i, y_j).
+
     Unbiased (U-statistic, may be negative; needs n, m ≥ 2): the same with the
     diagonal terms i = j dropped from the first two sums, divided by n(n−1) and m(m−1).
 
@@ -120,6 +122,16 @@ def mmd2(x, y, kernel: Optional[Kernel] = None, *, unbiased: bool = False) -> ja
       unbiased: use the unbiased estimator.
 
     Reference: Gretton et al., "A kernel two-sample test", JMLR 2012.
+
+    Examples:
+        >>> import jax
+        >>> from minimax.losses import gaussian_kernel, mmd2
+        >>> x, y = (jax.random.normal(jax.random.PRNGKey(s), (200, 2)) for s in (0, 1))  # two samples of N(0, I)
+        >>> kernel = gaussian_kernel([0.5, 1.0, 2.0])
+        >>> float(mmd2(x, x, kernel))  # a set against itself
+        0.0
+        >>> round(float(mmd2(x, y, kernel)), 3), round(float(mmd2(x, y + 1.0, kernel)), 3)  # same law; shifted by 1
+        (0.016, 0.481)
     """
     x, y = _pair(x, y, "mmd2")
     kernel = gaussian_kernel() if kernel is None else kernel

@@ -1,0 +1,42 @@
+"""Documentation that must stay true: the docstrings' ``Examples:`` run as doctests, and the distance table of
+``docs/distances.md`` lists the registry."""
+from __future__ import annotations
+
+import doctest
+import importlib
+import pathlib
+import re
+
+import pytest
+
+from minimax.losses import DISTANCES
+
+#: Modules whose docstrings carry examples (at least: the main entry points).
+MODULES = ["minimax.train.run", "minimax.train.sweep", "minimax.games.gan", "minimax.losses.distances",
+           "minimax.losses.sample_distances", "minimax.ot", "minimax.metrics", "minimax.notebook", "minimax.plots"]
+#: Entry points that must show an example.
+ENTRY_POINTS = ["minimax.train.run.run", "minimax.train.sweep.sweep", "minimax.games.gan.gan_game",
+                "minimax.losses.distances.from_critic_loss", "minimax.losses.sample_distances.mmd2",
+                "minimax.ot.assignment", "minimax.metrics.memorization", "minimax.metrics.mode_coverage",
+                "minimax.notebook.notebook_setup"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name):
+    module = importlib.import_module(name)  # the module itself (minimax.train.run is also a function's name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed (output above)"
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_entry_point_has_an_example(name):
+    module, attribute = name.rsplit(".", 1)
+    doc = getattr(importlib.import_module(module), attribute).__doc__
+    assert "Examples:" in doc and ">>> " in doc
+
+
+def test_the_distance_table_lists_the_registry():
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "distances.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
+    assert rows | set(re.findall(r"`(fgan_\w+)`", text)) == set(DISTANCES)

@@ -13,12 +13,13 @@ from minimax.losses import DISTANCES
 
 #: Modules whose docstrings carry examples (at least: the main entry points).
 MODULES = ["minimax.train.run", "minimax.train.sweep", "minimax.games.gan", "minimax.losses.distances",
-           "minimax.losses.sample_distances", "minimax.ot", "minimax.metrics", "minimax.notebook", "minimax.plots"]
+           "minimax.losses.sample_distances", "minimax.ot", "minimax.metrics", "minimax.notebook", "minimax.plots",
+           "minimax.updates.extragradient"]
 #: Entry points that must show an example.
 ENTRY_POINTS = ["minimax.train.run.run", "minimax.train.sweep.sweep", "minimax.games.gan.gan_game",
                 "minimax.losses.distances.from_critic_loss", "minimax.losses.sample_distances.mmd2",
                 "minimax.ot.assignment", "minimax.metrics.memorization", "minimax.metrics.mode_coverage",
-                "minimax.notebook.notebook_setup"]
+                "minimax.notebook.notebook_setup", "minimax.updates.extragradient.extragradient"]
 
 
 @pytest.mark.parametrize("name", MODULES)

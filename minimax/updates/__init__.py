@@ -5,28 +5,28 @@ gradients, and wraps an ``inner`` optax transformation (``optax.sgd(η)``,
 ``optax.adam(η)``, :func:`timescaled` for two-timescale rules). The contract they share
 (``field_fn``, ``draw``, ``projection``) is described in :mod:`minimax.updates.base`.
 
-============================  =====================================================
-rule                          module
-============================  =====================================================
-simultaneous GDA              :func:`simultaneous`          (``updates/gda.py``)
-alternating GDA, M steps      :func:`alternating`           (``updates/gda.py``)
-extragradient / Extra-Adam    :func:`extragradient`         (``updates/extragradient.py``)
-EG+                           ``extragradient(update_scale=β)``
-optimistic GDA / Adam         :func:`optimistic`            (``updates/optimistic.py``)
-two-timescale Λ_τ             :func:`two_timescale`, :func:`timescaled` (``updates/timescale.py``)
-iterate averaging             :func:`averaging`             (``updates/averaging.py``)
-projection                    :func:`project`, :func:`box`, :func:`ball` (``updates/projection.py``)
-field transforms              :func:`minimax.fields.with_field_transform` (``fields.py``)
-consensus / SGA / Hamiltonian :func:`consensus_optimization`, :func:`symplectic_gradient_adjustment`,
-                              :func:`hamiltonian_descent`   (``updates/adjusted.py``)
-CGD, adaptive CGD             :func:`cgd`, :func:`acgd`     (``updates/competitive.py``)
-Follow-the-Ridge              :func:`follow_the_ridge`      (``updates/ridge.py``)
-unrolled critics              :func:`unrolled`              (``updates/unrolled.py``)
-Lookahead-minmax              :func:`lookahead`             (``updates/lookahead.py``)
-EAG, FEG (anchored)           :func:`extra_anchored_gradient`, :func:`fast_extragradient`
-                              (``updates/anchored.py``)
-Krylov solves, HVPs           :mod:`minimax.updates.krylov`
-============================  =====================================================
+================================  =====================================================
+rule                              module
+================================  =====================================================
+simultaneous GDA                  :func:`simultaneous`          (``updates/gda.py``)
+alternating GDA, M steps          :func:`alternating`           (``updates/gda.py``)
+extragradient / Extra-Adam        :func:`extragradient`         (``updates/extragradient.py``)
+EG+                               ``extragradient(update_scale=β)``
+optimistic GDA / Adam             :func:`optimistic`            (``updates/optimistic.py``)
+two-timescale Λ_τ                 :func:`two_timescale`, :func:`timescaled` (``updates/timescale.py``)
+iterate averaging                 :func:`averaging`             (``updates/averaging.py``)
+projection                        :func:`project`, :func:`box`, :func:`ball` (``updates/projection.py``)
+field transforms                  :func:`minimax.fields.with_field_transform` (``fields.py``)
+consensus / SGA / Hamiltonian     :func:`consensus_optimization`, :func:`symplectic_gradient_adjustment`,
+                                  :func:`hamiltonian_descent`   (``updates/adjusted.py``)
+CGD, adaptive CGD                 :func:`cgd`, :func:`acgd`     (``updates/competitive.py``)
+Follow-the-Ridge                  :func:`follow_the_ridge`      (``updates/ridge.py``)
+unrolled critics                  :func:`unrolled`              (``updates/unrolled.py``)
+Lookahead-minmax                  :func:`lookahead`             (``updates/lookahead.py``)
+EAG, FEG (anchored)               :func:`extra_anchored_gradient`, :func:`fast_extragradient`
+                                  (``updates/anchored.py``)
+Krylov solves, HVPs               :mod:`minimax.updates.krylov`
+================================  =====================================================
 
 The second-order rules (``cgd``, ``acgd``, ``ftr``, ``unrolled``, the adjusted fields) take
 Jacobian-vector products of ``field_fn``; none forms a dense matrix.

@@ -44,6 +44,14 @@ def extragradient(inner: optax.GradientTransformation, *, update_scale=1.0,
 
     Requires the keyword extra argument ``field_fn`` (p -> F(p)).
 
+    Examples:
+        >>> import optax
+        >>> from minimax import games, spectral_radius, updates
+        >>> game = games.dirac_gan("zero_infinity")
+        >>> rule = updates.extragradient(optax.sgd(0.2))
+        >>> round(float(spectral_radius(rule, game.field_fn(), game.equilibrium)), 4)
+        0.9806
+
     References: Korpelevich, "The extragradient method for finding saddle points",
     1976; Gidel et al., "A variational inequality perspective on GANs", ICLR 2019;
     Diakonikolas, Daskalakis, Jordan, "Efficient methods for structured

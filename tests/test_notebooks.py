@@ -54,8 +54,9 @@ def _sync_module():
 
 
 def test_the_tutorials_are_there():
-    assert [p.stem for p in SOURCES][:4] == ["01_dirac_gan_dynamics", "02_choosing_a_distance",
-                                             "03_memorization_mnist32", "04_composing_a_solver"]
+    assert [p.stem for p in SOURCES][:5] == ["01_dirac_gan_dynamics", "02_choosing_a_distance",
+                                             "03_memorization_mnist32", "04_composing_a_solver",
+                                             "05_second_order_and_anchored_rules"]
 
 
 def test_pairs_in_sync():

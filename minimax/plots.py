@@ -17,10 +17,7 @@ Examples:
 """
 from __future__ import annotations
 
-import functools
 import math
-import os
-import sys
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -55,23 +52,6 @@ def _finish(fig: Figure, title: str, path: Optional[str]) -> Figure:
     return fig if path is None else save_figure(fig, path)
 
 
-def _path_first(fn: Callable) -> Callable:
-    """Also accepts the former call ``fn(path, panels, ...)``, still used by ``experiments/compare.py``;
-    remove once that module passes ``path=`` (and then :func:`pyplot`)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if len(args) == 2 and isinstance(args[0], (str, os.PathLike)):
-            return fn(args[1], path=args[0], **kwargs)
-        return fn(*args, **kwargs)
-    return wrapper
-
-
-def pyplot():
-    """The former entry point of ``experiments/compare.py`` (``pyplot().subplots(...)``): this module,
-    whose :func:`subplots` builds figures outside pyplot. Remove with :func:`_path_first`."""
-    return sys.modules[__name__]
-
-
 def _grid(n_panels: int, panels_per_row: int, panel_size, **kwargs):
     """A figure of ⌈n/panels_per_row⌉ × min(n, panels_per_row) axes (2-D array), the unused ones hidden."""
     n_rows, n_cols = math.ceil(n_panels / panels_per_row), min(panels_per_row, n_panels)
@@ -94,7 +74,6 @@ def mosaic(images, image_shape: Tuple[int, int], cols: int) -> np.ndarray:
     return grid
 
 
-@_path_first
 def image_mosaic(panels: Sequence[Tuple[str, np.ndarray]], *, image_shape=(28, 28), cols: int = 8, title: str = "",
                  panels_per_row: int = 3, path: Optional[str] = None) -> Figure:
     """One subplot per (title, images) panel, each a :func:`mosaic` of its images (dark on white)."""
@@ -147,7 +126,6 @@ def seed_band_panels(steps, panels: Dict[str, Dict[str, np.ndarray]], *, ylabel:
     return _finish(fig, title, path)
 
 
-@_path_first
 def scatter_panels(panels: Sequence[Tuple[str, np.ndarray]], *, markers=None, background=None, title: str = "",
                    panels_per_row: int = 4, limit=None, path: Optional[str] = None) -> Figure:
     """One 2-D scatter subplot per (title, points (n, 2)) panel.

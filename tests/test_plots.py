@@ -64,12 +64,3 @@ def test_mosaic_tiles_images():
     grid = plots.mosaic(np.ones((3, 4)), (2, 2), cols=2)
     assert grid.shape == (2 * 3 + 1, 2 * 3 + 1)
     assert grid.sum() == 3 * 4
-
-
-def test_the_former_calls_of_compare_still_work(tmp_path, pyplot_untouched):
-    # experiments/compare.py calls image_mosaic/scatter_panels(path, panels, ...) and pyplot().subplots(...)
-    plots.image_mosaic(str(tmp_path / "a.png"), [("digits", IMAGES)], image_shape=(28, 28), cols=5, title="t")
-    plots.scatter_panels(str(tmp_path / "b.png"), [("x", POINTS)], markers=POINTS[:2], title="t")
-    fig, axes = plots.pyplot().subplots(1, 2, figsize=(4, 2), squeeze=False)
-    plots.save_figure(fig, str(tmp_path / "c.png"), "t")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "c.png"]

@@ -79,8 +79,15 @@ def main(argv=None) -> int:
             print(f"minimax {args.command}: error: --processes must be <= 64, got {processes}", file=sys.stderr)
             return 2
         return distributed.launch(argv, processes)
-    if distributed.initialize_from_env() and not distributed.is_main_process():
-        _quiet_worker(args)
+    if distributed.initialize_from_env():
+        if not distributed.is_main_process():
+            _quiet_worker(args)
+    elif args.command != "bench":  # bench times a loop of runs against the whole host
+        try:
+            split_host_into_devices()
+        except UsageError as err:
+            print(f"minimax {args.command}: error: {err}", file=sys.stderr)
+            return 2
 
     STOP.clear()
     previous = signal.signal(signal.SIGINT, _on_sigint) if _main_thread() else None
@@ -105,6 +112,27 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+def split_host_into_devices(environ=os.environ) -> int:
+    """Give XLA one CPU device per core (``--xla_force_host_platform_device_count``).
+
+    A sweep shards its runs over all devices, and on CPU one device per core beats one device
+    with every core: 1.43x (8 seeds) and 1.62x (64 seeds) MNIST-32 EG seed-steps/s on the 2-core
+    machine (``minimax bench``, README), the Dirac GAN unchanged. ``MINIMAX_HOST_DEVICES=N``
+    sets the count (1 leaves XLA alone); an ``XLA_FLAGS`` that already sets it wins. Has an effect
+    only before JAX starts its CPU backend, which the ``minimax`` command ensures. Returns the count.
+    """
+    flags = environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags:
+        return int(flags.split("xla_force_host_platform_device_count=")[1].split()[0])
+    wanted = environ.get("MINIMAX_HOST_DEVICES", "")
+    if wanted and not (wanted.isdigit() and int(wanted) >= 1):
+        raise UsageError(f"MINIMAX_HOST_DEVICES must be a positive integer, got {wanted!r}")
+    count = int(wanted) if wanted else len(os.sched_getaffinity(0))
+    if count > 1:
+        environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+    return count
 
 
 def _quiet_worker(args):

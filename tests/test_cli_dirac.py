@@ -156,3 +156,24 @@ def test_every_rule_on_the_zero_infinity_dirac_gan_behaves_as_its_theory_says(tm
             assert r["converged"] == 0, r
     per_cycle = {r["method"]: r["spectral_radius_per"] for r in rows}
     assert per_cycle["lookahead"] == "cycle of 5 steps" and per_cycle["eg"] == "step"
+
+
+def test_the_command_splits_the_host_into_one_device_per_core_unless_told_otherwise(tmp_path):
+    """`minimax` gives XLA one CPU device per core (MINIMAX_HOST_DEVICES overrides); the rows do not depend on it."""
+    import os
+    argv = ["dirac", "--distances", "js", "--methods", "eg", "gda", "--seeds", "4", "--steps", "400"]
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    outs = {}
+    for count in ("1", "3"):
+        proc = subprocess.run([sys.executable, "-m", "minimax.cli", *argv, "--out", str(tmp_path / count)],
+                              capture_output=True, text=True, timeout=600, env=dict(env, MINIMAX_HOST_DEVICES=count))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs[count] = rows_of(tmp_path / count)
+        assert len(outs[count]["versions"]["devices"]) == int(count)
+    for a, b in zip(outs["1"]["rows"], outs["3"]["rows"]):
+        assert a["converged"] == b["converged"] and a["diverged"] == b["diverged"]
+        assert math.isclose(a["final_distance_median"], b["final_distance_median"], rel_tol=1e-5, abs_tol=1e-12)
+    assert cli.split_host_into_devices({"XLA_FLAGS": "--xla_force_host_platform_device_count=5"}) == 5
+    bad = subprocess.run([sys.executable, "-m", "minimax.cli", *argv], capture_output=True, text=True,
+                         env=dict(env, MINIMAX_HOST_DEVICES="two"), cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "MINIMAX_HOST_DEVICES" in bad.stderr

@@ -54,9 +54,9 @@ def _sync_module():
 
 
 def test_the_tutorials_are_there():
-    assert [p.stem for p in SOURCES][:5] == ["01_dirac_gan_dynamics", "02_choosing_a_distance",
+    assert [p.stem for p in SOURCES][:6] == ["01_dirac_gan_dynamics", "02_choosing_a_distance",
                                              "03_memorization_mnist32", "04_composing_a_solver",
-                                             "05_second_order_and_anchored_rules"]
+                                             "05_second_order_and_anchored_rules", "06_baselines_and_evaluation"]
 
 
 def test_pairs_in_sync():

@@ -26,6 +26,7 @@ COMMANDS = {
     "report": ("minimax.experiments.report", "one Markdown page from the JSON/PNG results of a directory"),
     "w2": ("minimax.experiments.w2", "W2 regression (exact / Sinkhorn coupling) on 32 MNIST digits"),
     "compare": ("minimax.experiments.compare", "GAN vs W2 regression vs VAE, flow, score and flow matching, many seeds"),
+    "implicit-bias": ("minimax.experiments.implicit_bias", "zero-infinity last-layer GAN from A = 0: EG finds the min-norm XΦ⁺"),
 }
 DEFAULT_COMMAND = "dirac"
 

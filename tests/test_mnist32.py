@@ -43,10 +43,12 @@ def test_one_compilation_serves_two_digit_sets_and_the_digits_are_not_constants(
     hp = train.hyperparameter_grid(lr=[1e-3], tau=[1.0])
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
     kwargs = dict(latents=latents, optimizer="sgd", steps=4, record_every=2, width=8)
-    before = dict(train.compile_stats)
     a = run_configuration("js", "gda", hp, keys, data=data, **kwargs)
+    # The first call compiled its programs (and, on CPU, strategy="auto"'s timed probe for steps of
+    # >= 2 MFLOPs, unless an earlier test already probed this program): the other digits compile nothing.
+    first = dict(train.compile_stats)
     b = run_configuration("js", "gda", hp, keys, data=other, **kwargs)
-    assert train.compile_stats["misses"] - before["misses"] == 2 and train.compile_stats["hits"] - before["hits"] == 2
+    assert train.compile_stats["misses"] == first["misses"] and train.compile_stats["hits"] - first["hits"] >= 2
     assert not np.allclose(a[0]["mean_matched_distance"], b[0]["mean_matched_distance"])
     game, _, _ = build_game("js", data, latents, 8)
     state = train.init_state(game, make_rule("gda", "sgd")({"lr": 1e-3, "tau": 1.0}), game.sample_init(keys[0]))

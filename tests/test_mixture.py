@@ -68,3 +68,45 @@ def test_unknown_mixture_is_a_one_line_parse_error():
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "--mixture" in out.stderr
+
+
+def test_recipes_are_the_published_ones_with_overrides():
+    from minimax.experiments.mixture import recipe_of
+    gp = recipe_of("wgan_gp")
+    assert (gp.b1, gp.b2, gp.critic_steps, gp.gp_weight, gp.published_lr) == (0.5, 0.9, 5, 0.1, 1e-4)
+    ns = recipe_of("ns")
+    assert (ns.b1, ns.b2, ns.critic_steps, ns.gp_weight, ns.published_lr) == (0.5, 0.999, 1, None, 2e-4)
+    assert recipe_of("wgan_gp", critic_steps=2, gp_weight=10.0).critic_steps == 2
+    assert recipe_of("wgan_gp", gp_weight=10.0).gp_weight == 10.0
+    assert recipe_of("ns", gp_weight=10.0).gp_weight is None  # no penalty to weigh
+
+
+def test_gp_weight_scales_the_penalty_of_the_game():
+    """L_w(λ) = L_linear + λ·P at one point and key: (L(10) − L(0.1)) / (L(1) − L(0.1)) = 9.9 / 0.9."""
+    import jax
+    from minimax.data import ring8
+    from minimax.experiments.mixture import build_game
+    losses = {}
+    for weight in (0.1, 1.0, 10.0):
+        game, _, _ = build_game("wgan_gp", ring8(), batch=16, latent_dim=2, width=8, gp_weight=weight)
+        params = game.sample_init(jax.random.PRNGKey(0))
+        losses[weight] = float(game.evaluate(params, jax.random.PRNGKey(1), None).loss_max)
+    ratio = (losses[10.0] - losses[0.1]) / (losses[1.0] - losses[0.1])
+    assert abs(ratio - 11.0) < 1e-3, losses
+
+
+@pytest.mark.parametrize("distance,critic_steps", [("wgan_gp", 5), ("ns", 1)])
+def test_alt_gda_takes_the_recipes_critic_steps(distance, critic_steps):
+    """Under a constant field every Adam step moves each coordinate by η (m̂/√v̂ = 1): one alternating
+    step moves the critic by critic_steps·η and the generator by η/τ."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from minimax import Players
+    from minimax.experiments.mixture import make_rule, recipe_of
+    params = Players({"a": jnp.zeros(2)}, {"b": jnp.zeros(3)})
+    field_fn = lambda p, draw=0: jax.tree_util.tree_map(jnp.ones_like, p)
+    rule = make_rule("alt_gda", recipe_of(distance))({"lr": 1e-3, "tau": 2.0})
+    u, _ = rule.update(field_fn(params), rule.init(params), params, field_fn=field_fn)
+    np.testing.assert_allclose(u.max["b"], -critic_steps * 1e-3, rtol=1e-4)
+    np.testing.assert_allclose(u.min["a"], -1e-3 / 2.0, rtol=1e-4)

@@ -20,32 +20,42 @@ non-finite is frozen at its last finite point (its metrics are those of that poi
 counted in ``diverged`` and named in ``diverged_seeds``.
 
 Models (defaults): generator MLP z (8) → 32 → 32 → 2 (ReLU); critic MLP 2 → 32 → 32 → 1
-(LeakyReLU 0.2); batch of 128 real and 128 generated samples per step; 3000 steps; 4
-seeds; τ = 1 (``--tau 1 5`` adds a slower generator). Inner optimizer: Adam(η = 2e-3,
-β₁ = 0.5) by default (``--optimizer sgd`` for plain steps; Adam reaches the narrow modes
-within the short default budget), then Λ_τ = diag(I/τ, I); the run enforces the distance's
-critic projection. Λ_τ comes *after* the optimizer: Adam divides each coordinate by its own
-scale, so a Λ_τ before it would cancel; after it, τ divides the generator's step (with
-SGD the same rule as Λ_τ before the step). ``mmd`` is the discriminator-free objective
-MMD²(data, G(z)) with the kernel above (the critic player is empty).
+(LeakyReLU 0.2); batch of 128 real and 128 generated samples per step; 3000 generator steps;
+16 seeds. Every distance trains under its canonical recipe (:data:`RECIPES`: Adam's β, the
+critic steps of alternating GDA, WGAN-GP's penalty weight λ) and under every update rule of
+``--methods`` (default ``gda alt_gda eg``) × ``--tau`` (default 1 5): simultaneous GDA,
+alternating GDA with the recipe's critic steps (each on a fresh batch), Extra-Adam, and their
+two-timescale versions. The inner transformation is Adam(η, β) then Λ_τ = diag(I/τ, I): Λ_τ
+comes *after* the optimizer, since Adam divides each coordinate by its own scale (a Λ_τ before
+it would cancel); after it, τ divides the generator's step. The published step sizes (2e-4
+for the DCGAN recipe, 1e-4 for WGAN-GP) are for 10⁵ generator steps; this budget is 3 000, so
+every recipe's η is 1e-3 (``--lr`` overrides). The run enforces the distance's critic
+projection. ``mmd`` is the discriminator-free objective MMD²(data, G(z)) with the kernel above
+(the critic player is empty; ``alt_gda`` is then plain descent).
 
 References: Metz et al., "Unrolled generative adversarial networks", ICLR 2017 (ring);
+Radford, Metz, Chintala, "DCGAN", ICLR 2016 (Adam 2e-4, β₁ = 0.5); Gulrajani et al., "Improved
+training of Wasserstein GANs", NeurIPS 2017 (5 critic steps, Adam 1e-4, β = (0.5, 0.9), λ = 10
+for images and 0.1 for its toy datasets);
 Srivastava et al., "VEEGAN", NeurIPS 2017 (grid); Lin et al., "PacGAN", NeurIPS 2018.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
 import time
 from functools import partial
+from typing import Optional
 
 import jax
 import numpy as np
+import optax
 
 from minimax import train, updates
 from minimax.data import grid25, ring8
-from minimax.experiments.common import (OPTIMIZERS, add_run_arguments, fill_defaults, require_known,
+from minimax.experiments.common import (add_run_arguments, fill_defaults, require_known,
                                         require_positive_floats, require_positive_ints, run_sweep,
                                         validate_run_arguments)
 from minimax.games.gan import gan_game, init_players, normal_latent
@@ -60,9 +70,48 @@ MIXTURES = {"ring8": ring8, "grid25": grid25}
 #: the discriminator-free objective, besides the critic distances of DISTANCES
 MMD_OBJECTIVE = "mmd"
 DEFAULT_DISTANCES = ("js", "ns", "wgan_gp", "zero_infinity", "lsgan", "hinge", "fgan_pearson", MMD_OBJECTIVE)
-DEFAULTS = {"distances": list(DEFAULT_DISTANCES), "methods": ["gda", "eg"], "seeds": 4, "steps": 3000, "width": 32,
-            "batch": 128}
-QUICK = {"distances": ["js", MMD_OBJECTIVE], "methods": ["eg"], "seeds": 2, "steps": 60, "width": 16, "batch": 32}
+DEFAULT_METHODS = ("gda", "alt_gda", "eg")
+DEFAULTS = {"distances": list(DEFAULT_DISTANCES), "methods": list(DEFAULT_METHODS), "tau": [1.0, 5.0], "seeds": 16,
+            "steps": 3000, "width": 32, "batch": 128}
+QUICK = {"distances": ["js", MMD_OBJECTIVE], "methods": ["eg"], "tau": [1.0], "seeds": 2, "steps": 60, "width": 16,
+         "batch": 32}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A distance's canonical training recipe: Adam(lr, (b1, b2)), critic steps per generator step
+    under alternating GDA (each on a fresh batch), and the gradient-penalty weight λ (WGAN-GP)."""
+
+    b1: float
+    b2: float
+    critic_steps: int
+    published_lr: float
+    source: str
+    gp_weight: Optional[float] = None
+    lr: float = 1e-3  # the published lr is for ~10⁵ generator steps; this study runs 3 000
+
+
+DCGAN = Recipe(b1=0.5, b2=0.999, critic_steps=1, published_lr=2e-4, source="DCGAN (Radford et al. 2016)")
+#: distance -> recipe; distances without an entry use the DCGAN recipe.
+RECIPES = {
+    "wgan_gp": Recipe(b1=0.5, b2=0.9, critic_steps=5, published_lr=1e-4, gp_weight=0.1,
+                      source="WGAN-GP toy datasets (Gulrajani et al. 2017; λ = 10 for images)"),
+    "wgan_gp_one_sided": Recipe(b1=0.5, b2=0.9, critic_steps=5, published_lr=1e-4, gp_weight=0.1,
+                                source="WGAN-GP recipe, one-sided penalty (Petzka et al. 2018)"),
+    "wasserstein": Recipe(b1=0.5, b2=0.9, critic_steps=5, published_lr=5e-5,
+                          source="WGAN critic steps (Arjovsky et al. 2017 use RMSProp 5e-5)"),
+}
+
+
+def recipe_of(distance: str, *, critic_steps: Optional[int] = None, gp_weight: Optional[float] = None) -> Recipe:
+    """The distance's :data:`RECIPES` entry (DCGAN's by default), with ``critic_steps`` and (for a
+    gradient-penalty distance) ``gp_weight`` overridden when given."""
+    recipe = RECIPES.get(distance, DCGAN)
+    if critic_steps is not None:
+        recipe = dataclasses.replace(recipe, critic_steps=critic_steps)
+    if gp_weight is not None and recipe.gp_weight is not None:
+        recipe = dataclasses.replace(recipe, gp_weight=gp_weight)
+    return recipe
 EVAL_SAMPLES, TEST_SAMPLES, PERMUTATIONS = 512, 256, 200
 TEST_LEVEL = 0.05
 RECORDS = 20
@@ -80,10 +129,11 @@ def mixture_kernel(mixture):
     return gaussian_kernel(kernel_bandwidths(mixture))
 
 
-def build_game(distance: str, mixture, *, batch: int, latent_dim: int, width: int):
+def build_game(distance: str, mixture, *, batch: int, latent_dim: int, width: int, gp_weight: Optional[float] = None):
     """(game, generator, critic or None) for one distance, fresh data and latents each step.
 
-    The mixture is a leaf of the game (its batches come from :meth:`GaussianMixture.batches`)."""
+    The mixture is a leaf of the game (its batches come from :meth:`GaussianMixture.batches`).
+    ``gp_weight`` is λ of a gradient-penalty distance (``wgan_gp``: the registry's λ = 10 otherwise)."""
     generator = MLPGenerator(data_shape=(2,), widths=(width, width))
     data, latent = mixture.batches(batch), normal_latent(batch, latent_dim)
     critic = None if distance == MMD_OBJECTIVE else MLPCritic(widths=(width, width))
@@ -92,8 +142,24 @@ def build_game(distance: str, mixture, *, batch: int, latent_dim: int, width: in
         kernel = mixture_kernel(mixture)
         objective = lambda real, fake, key: mmd2(real, fake, kernel)
         return gan_game(generator.apply, None, objective, data, latent, sample_init=init), generator, None
-    return gan_game(generator.apply, critic.apply, DISTANCES[distance], data, latent, sample_init=init), \
-        generator, critic
+    chosen = DISTANCES[distance]
+    if gp_weight is not None:
+        (penalty,) = chosen.regularizers  # the registry's gradient penalty, at its default λ
+        chosen = dataclasses.replace(chosen, regularizers=(partial(penalty, weight=gp_weight),))
+    return gan_game(generator.apply, critic.apply, chosen, data, latent, sample_init=init), generator, critic
+
+
+def make_rule(method: str, recipe: Recipe, optimizer: str = "adam"):
+    """``hp -> rule``: ``method`` around Adam(hp["lr"], recipe's β) (or SGD) then Λ_τ with τ = hp["tau"].
+
+    ``alt_gda`` takes ``recipe.critic_steps`` critic steps per generator step, each on a fresh batch."""
+    def rule(hp):
+        step = optax.adam(hp["lr"], b1=recipe.b1, b2=recipe.b2) if optimizer == "adam" else optax.sgd(hp["lr"])
+        inner = updates.timescaled(step, hp["tau"])
+        if method == "alt_gda":
+            return updates.alternating(inner, recipe.critic_steps, resample=True)
+        return updates.rule(method, inner)
+    return rule
 
 
 def coverage_metrics(generator, kernel, latent_dim: int):
@@ -108,16 +174,16 @@ def coverage_metrics(generator, kernel, latent_dim: int):
     return metrics
 
 
-def run_configuration(distance, method, hparams, keys, *, mixture, optimizer, steps, record_every, width, batch,
-                      latent_dim, sweep=train.sweep):
-    """One (distance, method) over the (lr, τ) grid and all seeds in one program.
+def run_configuration(distance, method, hparams, keys, *, mixture, recipe, optimizer, steps, record_every, width,
+                      batch, latent_dim, sweep=train.sweep):
+    """One (distance, method) under ``recipe`` over the (lr, τ) grid and all seeds in one program.
 
     Returns (trajectory {modes_covered, high_quality, mmd2}, diverged, final samples
     (TEST_SAMPLES, 2) per run, drawn with a key of their own), with leading axes (grid, seeds).
     """
-    game, generator, critic = build_game(distance, mixture, batch=batch, latent_dim=latent_dim, width=width)
-    rule = lambda hp: updates.rule(method, updates.timescaled(OPTIMIZERS[optimizer](hp["lr"]), hp["tau"]))
-    result = sweep(game, rule, hparams, keys, steps=steps, record_every=record_every,
+    game, generator, critic = build_game(distance, mixture, batch=batch, latent_dim=latent_dim, width=width,
+                                         gp_weight=recipe.gp_weight)
+    result = sweep(game, make_rule(method, recipe, optimizer), hparams, keys, steps=steps, record_every=record_every,
                    metrics=coverage_metrics(generator, mixture_kernel(mixture), latent_dim))
     eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
     sample = lambda p, k: generator.apply(p, jax.random.normal(k, (TEST_SAMPLES, latent_dim)))
@@ -145,8 +211,9 @@ def _jitted_evaluation(samples, held_out, key, kernel):
     return jax.vmap(one)(samples, jax.random.split(key, samples.shape[0]))
 
 
-def _label(method, tau, lr, several_lr):
-    return f"{method} τ={tau:g}" + (f" η={lr:g}" if several_lr else "")
+def _label(method, recipe, tau, lr, several_lr):
+    name = f"alt_gda×{recipe.critic_steps}" if method == "alt_gda" and recipe.critic_steps > 1 else method
+    return f"{name} τ={tau:g}" + (f" η={lr:g}" if several_lr else "")
 
 
 def add_arguments(parser):
@@ -155,11 +222,18 @@ def add_arguments(parser):
                         help=f"among {', '.join(DISTANCES)}, {MMD_OBJECTIVE}; default {' '.join(DEFAULT_DISTANCES)} "
                              f"(--quick: {' '.join(QUICK['distances'])})")
     parser.add_argument("--methods", nargs="+", default=None,
-                        help=f"update rules among {', '.join(updates.RULES)}; default gda eg (--quick: eg)")
-    parser.add_argument("--tau", type=float, nargs="+", default=[1.0], help="timescale(s) τ, default 1")
-    parser.add_argument("--lr", type=float, nargs="+", default=[2e-3], help="step size(s) η, default 2e-3")
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
-                        help="inner optimizer, default adam (β₁ = 0.5; eg is then Extra-Adam)")
+                        help=f"update rules among {', '.join(updates.RULES)}; default {' '.join(DEFAULT_METHODS)} "
+                             "(--quick: eg); alt_gda takes the recipe's critic steps, each on a fresh batch")
+    parser.add_argument("--tau", type=float, nargs="+", default=None, help="timescale(s) τ, default 1 5 (--quick: 1)")
+    parser.add_argument("--lr", type=float, nargs="+", default=None,
+                        help="step size(s) η, default the recipe's (1e-3 for every distance)")
+    parser.add_argument("--critic-steps", type=int, default=None,
+                        help="critic steps per generator step of alt_gda, default the recipe's "
+                             "(5 for wgan_gp, wgan_gp_one_sided and wasserstein, else 1)")
+    parser.add_argument("--gp-weight", type=float, default=None,
+                        help="gradient-penalty weight λ of wgan_gp, default 0.1 (WGAN-GP's toy datasets; 10 for images)")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                        help="inner optimizer, default adam with the recipe's β (eg is then Extra-Adam)")
     parser.add_argument("--seeds", type=int, default=None, help=f"seeds, default {DEFAULTS['seeds']}")
     parser.add_argument("--steps", type=int, default=None, help=f"steps, default {DEFAULTS['steps']}")
     parser.add_argument("--width", type=int, default=None,
@@ -179,7 +253,13 @@ def validate(args):
     fill_defaults(args, DEFAULTS, QUICK)
     validate_run_arguments(args)
     require_positive_ints(args, "seeds", "steps", "width", "batch", "latent_dim")
-    require_positive_floats(args, "lr", "tau")
+    require_positive_floats(args, "tau")
+    if args.lr is not None:
+        require_positive_floats(args, "lr")
+    if args.critic_steps is not None:
+        require_positive_ints(args, "critic_steps")
+    if args.gp_weight is not None:
+        require_positive_floats(args, "gp_weight")
     require_known("distance", args.distances, list(DISTANCES) + [MMD_OBJECTIVE])
     require_known("method", args.methods, updates.RULES)
 
@@ -200,12 +280,14 @@ def main(args) -> int:
                  **{f"{k}_median": float(np.median(reference[k])) for k in ("mmd_p", "ks_p", "welch_p")}}
     record_every = math.gcd(args.steps, max(1, args.steps // RECORDS))
     record_steps = np.arange(0, args.steps + 1, record_every)
-    hparams = train.hyperparameter_grid(lr=args.lr, tau=args.tau)
     rows, panels, curves = [], [], {}
     configs = [(d, m) for d in args.distances for m in args.methods]
+    recipes = {d: recipe_of(d, critic_steps=args.critic_steps, gp_weight=args.gp_weight) for d in args.distances}
     for i, (distance, method) in enumerate(configs, 1):
+        recipe = recipes[distance]
+        hparams = train.hyperparameter_grid(lr=args.lr or [recipe.lr], tau=args.tau)
         trajectory, diverged, samples = run_configuration(
-            distance, method, hparams, keys, mixture=mixture, optimizer=args.optimizer, steps=args.steps,
+            distance, method, hparams, keys, mixture=mixture, recipe=recipe, optimizer=args.optimizer, steps=args.steps,
             record_every=record_every, width=args.width, batch=args.batch, latent_dim=args.latent_dim,
             sweep=partial(run_sweep, args, "mixture", f"{distance}_{method}"))
         covered, quality, dist = (np.asarray(trajectory[k]) for k in ("modes_covered", "high_quality", "mmd2"))
@@ -214,6 +296,8 @@ def main(args) -> int:
             final = final_evaluation(samples[h], held_out, jax.random.fold_in(k_tests, len(rows)), kernel)
             rows.append({
                 "distance": distance, "method": method, "optimizer": args.optimizer, "tau": tau, "lr": lr,
+                "betas": [recipe.b1, recipe.b2] if args.optimizer == "adam" else None,
+                "critic_steps": recipe.critic_steps if method == "alt_gda" else 1, "gp_weight": recipe.gp_weight,
                 "seeds": args.seeds, "steps": args.steps,
                 "modes_covered_mean": float(covered[h, :, -1].mean()),
                 "modes_covered_min": int(covered[h, :, -1].min()),
@@ -229,7 +313,7 @@ def main(args) -> int:
                 "high_quality_trajectory_mean": quality[h].mean(0),
                 "mmd2_trajectory_mean": dist[h].mean(0),
             })
-            label = _label(method, tau, lr, len(args.lr) > 1)
+            label = _label(method, recipe, tau, lr, len(args.lr or []) > 1)
             panels.append((f"{distance} {label}", np.asarray(samples[h, 0])))
             curves.setdefault(distance, {})[label] = covered[h]
         print(f"[{i}/{len(configs)}] {distance:>13} {method:<8} {time.perf_counter() - start:7.1f}s", file=sys.stderr)
@@ -247,7 +331,9 @@ def main(args) -> int:
                        "generated vs held-out target samples",
               "generator": f"MLP {args.latent_dim}-{args.width}-{args.width}-2, ReLU",
               "critic": f"MLP 2-{args.width}-{args.width}-1, LeakyReLU(0.2)",
-              "inner": f"{args.optimizer}(lr) then two_timescale(tau); the run enforces the critic projection (if any)"}
+              "inner": f"{args.optimizer}(lr, recipe betas) then two_timescale(tau); alt_gda: the recipe's critic "
+                       "steps, each on a fresh batch; the run enforces the critic projection (if any)",
+              "recipes": {d: dataclasses.asdict(r) for d, r in recipes.items()}}
     paths = write_results(args.out, "mixture", config, rows)
     samples_png = os.path.join(args.out, "mixture_samples.png")
     curve_png = os.path.join(args.out, "mixture_modes.png")

@@ -7,7 +7,9 @@
   the end of every block (the trajectory) and per-step statistics averaged over each block.
   It takes and returns the whole :class:`TrainState`, so ``run(T1)`` then
   ``run(T2, state=...)`` is ``run(T1 + T2)`` bit for bit: the minibatch key of step k is
-  ``fold_in(key, k)``, a function of the global step only.
+  ``fold_in(key, k)``, a function of the global step only. Every block starts by refreshing the
+  rule's stiffness-adaptive step sizes (:func:`minimax.updates.refresh_stiffness`, η = c/|λ|max(∂F)
+  at the block's first point), so their schedule depends on ``record_every``.
 
 Divergence: a run whose parameters, optimizer state or game state become non-finite is
 flagged (``diverged``, ``diverged_step``) and frozen at its last finite state. Under ``vmap``
@@ -29,6 +31,7 @@ from minimax.fields import with_field_transform
 from minimax.game import Game, draw_key
 from minimax.updates.averaging import averaged_params
 from minimax.updates.base import step_to
+from minimax.updates.stiffness import refresh_stiffness
 
 Rule = optax.GradientTransformation
 
@@ -207,12 +210,34 @@ def _mean_over_block(stats):
     return jax.tree_util.tree_map(lambda x: jnp.mean(x, axis=0), stats)
 
 
+def _refresh_at_block_start(game: Game, state: TrainState, keys: _RunKeys) -> TrainState:
+    """Every :class:`~minimax.updates.StiffnessState` of the rule set to |λ|max(∂F(p_k)), k = state.step.
+
+    F is the game's field on the minibatch of step k (the ``k_field`` of :func:`make_step`); the
+    Krylov start vector is drawn from ``fold_in(k_field, 1)``. Unconditional (no ``lax.cond``: under
+    vmap it would be a select running the estimate anyway); a diverged run keeps its frozen state.
+    Without a StiffnessState the state is returned as is and nothing is traced.
+    """
+    k_field, _ = jax.random.split(jax.random.fold_in(keys.steps, state.step))
+    field_fn = lambda p: game.evaluate(p, k_field, state.game_state).field
+    opt_state = refresh_stiffness(state.opt_state, state.params, field_fn, jax.random.fold_in(k_field, 1))
+    if opt_state is state.opt_state:
+        return state
+    opt_state = jax.tree_util.tree_map(lambda new, old: jnp.where(state.diverged, old, new), opt_state,
+                                       state.opt_state)
+    return state._replace(opt_state=opt_state)
+
+
 def _run_blocks(step, game, state, keys: _RunKeys, blocks: int, record_every: int, metrics, progress):
-    """``blocks`` blocks of ``record_every`` steps: (state, records, block-averaged stats)."""
+    """``blocks`` blocks of ``record_every`` steps: (state, records, block-averaged stats).
+
+    Each block starts with :func:`_refresh_at_block_start` (a no-op for rules without a stiffness state).
+    """
     def one(state, _):
         return step(state, jax.random.fold_in(keys.steps, state.step))
 
     def block(state, _):
+        state = _refresh_at_block_start(game, state, keys)
         state, stats = lax.scan(one, state, None, length=record_every)
         if progress is not None:
             jax.debug.callback(progress, state.step, state.diverged)
@@ -240,7 +265,9 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
         metrics key and the key of the game's initial state. Draw initial parameters from
         another key.
       steps: number of steps T (static).
-      record_every: k, record metrics every k steps (static, must divide T); default T.
+      record_every: k, record metrics every k steps (static, must divide T); default T. A
+        stiffness-adaptive step (:func:`minimax.updates.scale_by_stiffness`) is refreshed at the
+        start of every block of k steps.
       metrics: ``metrics(eval_params, key, game, game_state) -> dict of arrays``; default
         :func:`default_metrics`. Evaluated at the averaged iterate when the rule averages
         (:func:`minimax.updates.averaging`).

@@ -14,6 +14,8 @@ extragradient / Extra-Adam        :func:`extragradient`         (``updates/extra
 EG+                               ``extragradient(update_scale=β)``
 optimistic GDA / Adam             :func:`optimistic`            (``updates/optimistic.py``)
 two-timescale Λ_τ                 :func:`two_timescale`, :func:`timescaled` (``updates/timescale.py``)
+stiffness step c/|λ|max(∂F)       :func:`scale_by_stiffness`, :func:`stiffness_sgd`,
+                                  :func:`refresh_stiffness`     (``updates/stiffness.py``)
 iterate averaging                 :func:`averaging`             (``updates/averaging.py``)
 projection                        :func:`project`, :func:`box`, :func:`ball` (``updates/projection.py``)
 field transforms                  :func:`minimax.fields.with_field_transform` (``fields.py``)
@@ -43,6 +45,7 @@ from minimax.updates.lookahead import LookaheadState, lookahead
 from minimax.updates.optimistic import OptimismState, optimistic, scale_by_optimism
 from minimax.updates.projection import Ball, Box, OnPlayer, ball, box, on_max_player, on_min_player, project
 from minimax.updates.ridge import follow_the_ridge
+from minimax.updates.stiffness import StiffnessState, refresh_stiffness, scale_by_stiffness, stiffness_sgd
 from minimax.updates.timescale import ScalePlayersState, scale_players, timescaled, two_timescale
 from minimax.updates.unrolled import unrolled
 
@@ -89,4 +92,5 @@ __all__ = [
     "Box", "Ball", "OnPlayer", "on_max_player", "on_min_player", "cgd", "acgd", "ACGDState",
     "consensus_optimization", "symplectic_gradient_adjustment", "hamiltonian_descent", "lookahead", "LookaheadState",
     "extra_anchored_gradient", "fast_extragradient", "AnchoredState", "follow_the_ridge", "unrolled",
+    "scale_by_stiffness", "stiffness_sgd", "refresh_stiffness", "StiffnessState",
 ]

@@ -3,20 +3,22 @@ import json
 
 import jax
 import jax.numpy as jnp
+import jax.flatten_util
 import numpy as np
 import pytest
 
 from minimax import cli, train
 from minimax.data import load_mnist_subset, mnist32
 from minimax.experiments import common
-from minimax.experiments.mnist32 import build_game, make_rule, memorization_metrics, run_configuration
+from minimax.experiments.mnist32 import (build_game, continuous_time, digits, make_rule, memorization_metrics,
+                                         run_configuration)
 
 
 def test_the_sweep_equals_single_runs_and_is_deterministic():
     data, _ = mnist32()
     latents = jax.random.normal(jax.random.PRNGKey(0), (32, 4))
-    kwargs = dict(data=data, latents=latents, optimizer="sgd", steps=6, record_every=3, width=8)
-    hp = train.hyperparameter_grid(lr=[1e-3], tau=[1.0, 5.0])
+    kwargs = dict(data=data, latents=latents, steps=6, record_every=3, width=8)
+    hp = train.hyperparameter_grid(c=[0.5], tau=[1.0, 5.0])  # the stiffness-adaptive step
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
     traj, diverged, samples = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
     assert traj["mean_matched_distance"].shape == (2, 2, 3) and samples.shape == (2, 2, 32, 784)
@@ -24,11 +26,11 @@ def test_the_sweep_equals_single_runs_and_is_deterministic():
     for h in range(2):
         for s in range(2):
             k_init, k_run = jax.random.split(keys[s])
-            one = jax.jit(lambda p, hp: train.run(game, make_rule("eg", "sgd")(hp), p, k_run, steps=6, record_every=3,
+            one = jax.jit(lambda p, hp: train.run(game, make_rule("eg")(hp), p, k_run, steps=6, record_every=3,
                                                   metrics=memorization_metrics(generator)))(
                 game.sample_init(k_init), {k: v[h] for k, v in hp.items()})
-            np.testing.assert_allclose(traj["mean_matched_distance"][h, s], one.trajectory["mean_matched_distance"],
-                                       rtol=1e-4)
+            for name in ("mean_matched_distance", "stiffness", "critic_norm"):
+                np.testing.assert_allclose(traj[name][h, s], one.trajectory[name], rtol=1e-4)
     again = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
     assert np.array_equal(again[2], samples)
     # The initial generator is the same for both τ, and τ changes the trajectory afterwards.
@@ -42,7 +44,7 @@ def test_one_compilation_serves_two_digit_sets_and_the_digits_are_not_constants(
     latents = jax.random.normal(jax.random.PRNGKey(0), (32, 4))
     hp = train.hyperparameter_grid(lr=[1e-3], tau=[1.0])
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    kwargs = dict(latents=latents, optimizer="sgd", steps=4, record_every=2, width=8)
+    kwargs = dict(latents=latents, steps=4, record_every=2, width=8)
     a = run_configuration("js", "gda", hp, keys, data=data, **kwargs)
     # The first call compiled its programs (and, on CPU, strategy="auto"'s timed probe for steps of
     # >= 2 MFLOPs, unless an earlier test already probed this program): the other digits compile nothing.
@@ -51,8 +53,8 @@ def test_one_compilation_serves_two_digit_sets_and_the_digits_are_not_constants(
     assert train.compile_stats["misses"] == first["misses"] and train.compile_stats["hits"] - first["hits"] >= 2
     assert not np.allclose(a[0]["mean_matched_distance"], b[0]["mean_matched_distance"])
     game, _, _ = build_game("js", data, latents, 8)
-    state = train.init_state(game, make_rule("gda", "sgd")({"lr": 1e-3, "tau": 1.0}), game.sample_init(keys[0]))
-    step = lambda g, s: train.make_step(g, make_rule("gda", "sgd")({"lr": 1e-3, "tau": 1.0}))(s, keys[1])
+    state = train.init_state(game, make_rule("gda")({"lr": 1e-3, "tau": 1.0}), game.sample_init(keys[0]))
+    step = lambda g, s: train.make_step(g, make_rule("gda")({"lr": 1e-3, "tau": 1.0}))(s, keys[1])
     text = jax.jit(step).lower(game, state).as_text()
     assert len(text) < 400_000  # 32 × 784 digits as a constant would add ≥ 25 000 numbers (≥ 250 kB of text)
     big = game.replace(args=(jnp.tile(data, (16, 1)), jnp.tile(latents, (16, 1))))
@@ -62,7 +64,8 @@ def test_one_compilation_serves_two_digit_sets_and_the_digits_are_not_constants(
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("mnist32")
-    assert cli.main(["mnist32", "--quick", "--steps", "20", "--out", str(out)]) == 0
+    assert cli.main(["mnist32", "--quick", "--steps", "20", "--methods", "gda", "eg", "--tau", "1", "5",
+                     "--out", str(out)]) == 0
     with open(out / "mnist32.json") as f:
         return out, json.load(f)
 
@@ -110,7 +113,42 @@ def test_an_interrupted_then_resumed_run_writes_the_same_rows(tmp_path, monkeypa
     assert rows[0] == rows[1]
 
 
+def test_continuous_time_is_the_sum_of_the_steps_taken():
+    stiffness = np.array([[2.0, 4.0, 8.0], [1.0, 1.0, 1.0]])  # two runs, records at the starts of 2 blocks + end
+    np.testing.assert_allclose(continuous_time(stiffness, ("c", 0.5), 10), [10 * (0.25 + 0.125), 10 * 1.0])
+    np.testing.assert_allclose(continuous_time(stiffness, ("lr", 1e-3), 10), [0.02, 0.02])
+    np.testing.assert_allclose(continuous_time(stiffness, ("c", 0.5), 10, max_step=0.2), [10 * (0.2 + 0.125), 10 * 0.4])
+
+
+def test_the_adaptive_step_is_c_over_the_recorded_stiffness():
+    """One block of GDA: p₁ − p₀ = −(c/|λ|max(∂F(p₀)))·F(p₀), |λ|max as the run's record at step 0 measures it
+    (both Arnoldi estimates with 10 Krylov vectors; they agree to the estimate's accuracy)."""
+    data, _ = mnist32()
+    latents = jax.random.normal(jax.random.PRNGKey(0), (32, 4))
+    game, generator, _ = build_game("js", data, latents, 8)
+    p0 = game.sample_init(jax.random.PRNGKey(3))
+    out = train.run(game, make_rule("gda")({"c": 0.5, "tau": 1.0}), p0, jax.random.PRNGKey(4), steps=1,
+                    metrics=memorization_metrics(generator))
+    field = game.evaluate(p0, None, None).field
+    moved = jax.flatten_util.ravel_pytree(jax.tree_util.tree_map(jnp.subtract, out.params, p0))[0]
+    eta = -moved @ jax.flatten_util.ravel_pytree(field)[0] / jnp.sum(jax.flatten_util.ravel_pytree(field)[0] ** 2)
+    np.testing.assert_allclose(eta, 0.5 / out.trajectory["stiffness"][0], rtol=2e-2)
+
+
+def test_digit_offset_and_data_range_pick_the_shipped_digits_on_their_scale():
+    shifted, labels = digits(5)
+    np.testing.assert_array_equal(shifted, load_mnist_subset(37)[0][5:])
+    assert labels.shape == (32,)
+    symmetric, _ = digits(0, "symmetric")
+    np.testing.assert_allclose(symmetric, 2 * mnist32()[0] - 1, atol=1e-6)
+    game, generator, _ = build_game("js", symmetric, jnp.zeros((32, 4)), 8, "symmetric")
+    sample = generator.apply(game.sample_init(jax.random.PRNGKey(0)).min, 10 * jnp.ones((32, 4)))
+    assert float(sample.min()) < 0.0  # tanh output: negative pixels are reachable (sigmoid's are not)
+
+
 @pytest.mark.parametrize("args,needle", [(["--steps", "0"], "--steps"), (["--methods", "adamw"], "unknown method"),
+                                         (["--digit-offset", "-1"], "--digit-offset"),
+                                         (["--step-scale", "0"], "--step-scale"), (["--max-step", "0"], "--max-step"), (["--adam-lr", "0"], "--adam-lr"),
                                          (["--lr", "-1"], "--lr"), (["--checkpoint-every", "-1"], "--checkpoint-every"),
                                          (["--out", "/proc/nope"], "--out")])
 def test_bad_arguments_are_one_line_errors(args, needle, capsys):

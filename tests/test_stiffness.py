@@ -180,3 +180,15 @@ def test_an_interrupted_checkpointed_sweep_resumes_bit_for_bit(tmp_path):
 def test_the_docstring_example_runs():
     result = doctest.testmod(stiffness_module, optionflags=doctest.ELLIPSIS, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_max_step_caps_the_adaptive_step_and_is_validated():
+    """η = min(c/|λ|max, η_max): on the ZI Dirac GAN |λ|max = 1, so c = 0.5 with η_max = 0.1 steps 0.1."""
+    import pytest
+    game = games.dirac_gan("zero_infinity")
+    for cap, expected in ((0.1, 0.1), (None, 0.5), (2.0, 0.5)):
+        rule = updates.extragradient(updates.stiffness_sgd(0.5, max_step=cap))
+        out = train.run(game, rule, game.sample_init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1), steps=4)
+        assert abs(float(out.state.opt_state.inner_state[0].step_size) - expected) < 1e-5
+    with pytest.raises(ValueError, match="max_step"):
+        updates.stiffness_sgd(0.5, max_step=0.0)

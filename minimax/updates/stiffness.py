@@ -34,7 +34,7 @@ from minimax import validation
 _RULE = "scale_by_stiffness"
 
 
-@functools.partial(jax.tree_util.register_dataclass, data_fields=["c", "stiffness"], meta_fields=["krylov_dim"])
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["c", "max_step", "stiffness"], meta_fields=["krylov_dim"])
 @dataclasses.dataclass(frozen=True)
 class StiffnessState:
     """The state of :func:`scale_by_stiffness`: c, the last |λ|max(∂F) and the (static) Krylov size.
@@ -45,13 +45,14 @@ class StiffnessState:
     """
 
     c: jax.Array          # the constant c of the last update (traceable)
+    max_step: jax.Array   # the cap η_max on c/|λ|max (the dtype's largest finite number: none)
     stiffness: jax.Array  # |λ|max(∂F) at the last refresh; NaN before the first one
     krylov_dim: int = 10  # static: the Krylov space of the refresh's Arnoldi
 
     @property
     def step_size(self) -> jax.Array:
-        """η = c / |λ|max, the scale applied to the updates (NaN before the first refresh)."""
-        return self.c / self.stiffness
+        """η = min(c / |λ|max, η_max), the scale applied to the updates (NaN before the first refresh)."""
+        return jnp.minimum(self.c / self.stiffness, self.max_step)
 
     def _replace(self, **changes) -> "StiffnessState":
         return dataclasses.replace(self, **changes)
@@ -76,8 +77,13 @@ def _check(c, krylov_dim):
     return int(krylov_dim)
 
 
-def scale_by_stiffness(c=0.5, *, krylov_dim: int = 10) -> optax.GradientTransformation:
-    """u ↦ (c / |λ|max(∂F(p_k))) · u, the stiffness-adaptive step size η_k = c / |λ|max.
+def _cap(max_step, dtype):
+    """η_max as an array; no cap is the dtype's largest finite number (the run flags a non-finite state as diverged)."""
+    return jnp.asarray(jnp.finfo(dtype).max if max_step is None else max_step, dtype)
+
+
+def scale_by_stiffness(c=0.5, *, max_step=None, krylov_dim: int = 10) -> optax.GradientTransformation:
+    """u ↦ η_k · u with the stiffness-adaptive step size η_k = min(c / |λ|max(∂F(p_k)), η_max).
 
     |λ|max is the largest modulus of an eigenvalue of the game Jacobian ∂F at the last
     refresh: EG is linearly stable on a monotone game for η|λ| < 1 (factor 1 − ηλ + η²λ²),
@@ -101,27 +107,33 @@ def scale_by_stiffness(c=0.5, *, krylov_dim: int = 10) -> optax.GradientTransfor
 
     Args:
       c: the constant c > 0 (a number, traceable in a sweep; not a schedule).
+      max_step: η_max > 0, a cap on the step (default None: no cap). Where the field flattens (a
+        saturated sigmoid, a vanishing critic) |λ|max → 0 and c/|λ|max would grow without
+        bound; the cap keeps the step in the range where the estimate was made.
       krylov_dim: Krylov space size (static, >= 2) of the refresh's Arnoldi; with
         ``krylov_dim`` >= the number of parameters the estimate is exact. Under
         ``optax.inject_hyperparams`` name it static: ``static_args=("krylov_dim",)``.
     """
     krylov_dim = _check(c, krylov_dim)
+    if max_step is not None:
+        validation.number(_RULE, "max_step", max_step, low=0, low_open=True)
 
     def init(params):
         dtype = _float_dtype(params)
-        return StiffnessState(jnp.asarray(c, dtype), jnp.full([], jnp.nan, dtype), krylov_dim)
+        return StiffnessState(jnp.asarray(c, dtype), _cap(max_step, dtype), jnp.full([], jnp.nan, dtype),
+                              krylov_dim)
 
     def update(updates, state, params=None):
         del params
-        state = state._replace(c=jnp.asarray(c, state.c.dtype))
+        state = state._replace(c=jnp.asarray(c, state.c.dtype), max_step=_cap(max_step, state.c.dtype))
         eta = state.step_size
         return jax.tree_util.tree_map(lambda u: eta.astype(u.dtype) * u, updates), state
 
     return optax.GradientTransformation(init, update)
 
 
-def stiffness_sgd(c=0.5, *, krylov_dim: int = 10) -> optax.GradientTransformation:
-    """SGD with the stiffness-adaptive step η_k = c / |λ|max(∂F(p_k)): u = −η_k F.
+def stiffness_sgd(c=0.5, *, max_step=None, krylov_dim: int = 10) -> optax.GradientTransformation:
+    """SGD with the stiffness-adaptive step η_k = min(c / |λ|max(∂F(p_k)), η_max): u = −η_k F.
 
     ``chain(scale_by_stiffness(c, krylov_dim=...), scale(−1))``; the inner transformation of
     any rule in place of ``optax.sgd(η)`` (see :func:`scale_by_stiffness`).
@@ -139,7 +151,7 @@ def stiffness_sgd(c=0.5, *, krylov_dim: int = 10) -> optax.GradientTransformatio
         >>> float(result.state.opt_state.inner_state[0].step_size), bool(result.trajectory["distance"][-1] < 1e-6)
         (0.5, True)
     """
-    return optax.chain(scale_by_stiffness(c, krylov_dim=krylov_dim), optax.scale(-1.0))
+    return optax.chain(scale_by_stiffness(c, max_step=max_step, krylov_dim=krylov_dim), optax.scale(-1.0))
 
 
 def refresh_stiffness(opt_state, params, field_fn: Callable, key=None):

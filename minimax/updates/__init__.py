@@ -14,7 +14,7 @@ extragradient / Extra-Adam        :func:`extragradient`         (``updates/extra
 EG+                               ``extragradient(update_scale=β)``
 optimistic GDA / Adam             :func:`optimistic`            (``updates/optimistic.py``)
 two-timescale Λ_τ                 :func:`two_timescale`, :func:`timescaled` (``updates/timescale.py``)
-stiffness step c/|λ|max(∂F)       :func:`scale_by_stiffness`, :func:`stiffness_sgd`,
+stiffness-adaptive step           :func:`scale_by_stiffness`, :func:`stiffness_sgd`,
                                   :func:`refresh_stiffness`     (``updates/stiffness.py``)
 iterate averaging                 :func:`averaging`             (``updates/averaging.py``)
 projection                        :func:`project`, :func:`box`, :func:`ball` (``updates/projection.py``)

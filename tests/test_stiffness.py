@@ -133,7 +133,9 @@ def test_a_sweep_over_c_equals_single_runs_and_other_rules_are_untouched():
     for h in range(2):
         for s, key in enumerate(jax.random.split(KEY, 3)):
             one = single(hp["c"][h], key)
-            chex.assert_trees_all_close(jax.tree_util.tree_map(lambda x: x[h, s], out.state), one.state, rtol=1e-5)
+            # O(1) states compiled into different programs: agreement to float32 rounding, relative or absolute
+            chex.assert_trees_all_close(jax.tree_util.tree_map(lambda x: x[h, s], out.state), one.state, rtol=1e-5,
+                                        atol=1e-6)
     assert np.ptp(out.state.opt_state.inner_state[0].stiffness) > 0.01  # per-run estimates, not one shared value
     assert not out.diverged.any()
     eg = updates.extragradient(optax.sgd(0.2))

@@ -16,7 +16,7 @@ REQUIRED = {"distance", "method", "tau", "seeds", "modes_covered_mean", "modes_c
 @pytest.fixture(scope="module")
 def quick_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("mixture")
-    assert cli.main(["mixture", "--quick", "--tau", "1", "5", "--out", str(out)]) == 0
+    assert cli.main(["mixture", "--quick", "--tau", "1", "5", "--records", "4", "--out", str(out)]) == 0
     return out
 
 

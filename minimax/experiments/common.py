@@ -91,6 +91,19 @@ def add_run_arguments(parser, *, checkpoint_every: int = 10):
                         help="continue from the checkpoints in OUT (same arguments), skipping finished parts")
 
 
+def add_records_argument(parser, default: int):
+    parser.add_argument("--records", type=int, default=default,
+                        help=f"about how many record blocks (metrics, and the stiffness re-estimate of the adaptive "
+                             f"step, at each block's start); the block length is the largest divisor of --steps "
+                             f"up to steps/records; default {default}")
+
+
+def block_length(steps: int, records: int) -> int:
+    """``record_every`` for about ``records`` blocks: gcd(steps, max(1, steps // records)), a divisor of ``steps``
+    giving at least ``records`` blocks (every step when steps < records)."""
+    return math.gcd(steps, max(1, steps // records))
+
+
 def validate_run_arguments(args):
     require_positive_ints(args, "checkpoint_every", minimum=0)
     require_positive_ints(args, "processes")

@@ -82,7 +82,7 @@ from minimax.baselines import (VAE, FlowMatchingModel, RealNVP, ScoreModel, flow
                                gradient_variance, score_matching_game, vae_game)
 from minimax.baselines.ode import straightness
 from minimax.data import load_mnist_subset, minibatches, mnist32, ring8
-from minimax.experiments.common import (OPTIMIZERS, add_run_arguments, fill_defaults, require_known,
+from minimax.experiments.common import (OPTIMIZERS, add_run_arguments, block_length, fill_defaults, require_known,
                                         require_positive_ints, run_sweep, validate_run_arguments)
 from minimax.experiments.mixture import mixture_kernel
 from minimax.games.gan import gan_game, init_players, normal_latent
@@ -397,7 +397,7 @@ def validate(args):
 
 
 def _record_every(steps: int) -> int:
-    return math.gcd(steps, max(1, steps // 10))
+    return block_length(steps, 10)
 
 
 def train_family(args, name: str, dataset: str, setting: Setting, data: Dataset, keys, steps: int):

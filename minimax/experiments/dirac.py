@@ -25,7 +25,7 @@ import optax
 from minimax import train, updates
 from minimax.diagnostics import spectral_radius
 from minimax.games.toy import DIRAC_DISTANCES, dirac_gan, rotation_spectral_radius
-from minimax.experiments.common import (add_run_arguments, require_known, require_positive_floats,
+from minimax.experiments.common import (add_run_arguments, block_length, require_known, require_positive_floats,
                                         require_positive_ints, run_sweep, validate_run_arguments)
 from minimax.plots import flow, save_figure, subplots
 from minimax.results import format_table, write_results
@@ -154,7 +154,7 @@ def validate(args):
 
 def main(args) -> int:
     validate(args)
-    record_every = math.gcd(args.steps, max(1, args.steps // 200))
+    record_every = block_length(args.steps, 200)
     hparams = train.hyperparameter_grid(lr=args.lr, tau=args.tau)
     keys = jax.random.split(jax.random.PRNGKey(args.seed), args.seeds)
     rows, trajectories = [], {}

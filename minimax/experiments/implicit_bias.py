@@ -75,7 +75,7 @@ import optax
 from minimax import train, updates
 from minimax.data import load_mnist, load_mnist_subset
 from minimax.diagnostics import spectral_radius, top_field_eigenvalues
-from minimax.experiments.common import (UsageError, add_run_arguments, fill_defaults, require_known,
+from minimax.experiments.common import (UsageError, add_run_arguments, block_length, fill_defaults, require_known,
                                         require_positive_floats, require_positive_ints, run_sweep,
                                         validate_run_arguments)
 from minimax.games import (last_layer_generator, random_features, range_features, rotation_spectral_radius,
@@ -259,7 +259,7 @@ def main(args) -> int:
         steps_info[objective] = {"lr": lrs[objective], "lambda_max_measured": lam,
                                  "lambda_max_closed_form": closed_lambda[objective]}
 
-    record_every = math.gcd(args.steps, max(1, args.steps // 50))
+    record_every = block_length(args.steps, 50)
     record_steps = np.arange(0, args.steps + 1, record_every)
     rows, curves, panels = [], {}, []
     for i, method in enumerate(args.methods, 1):

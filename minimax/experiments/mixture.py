@@ -42,7 +42,6 @@ Srivastava et al., "VEEGAN", NeurIPS 2017 (grid); Lin et al., "PacGAN", NeurIPS 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import sys
 import time
@@ -55,8 +54,8 @@ import optax
 
 from minimax import train, updates
 from minimax.data import grid25, ring8
-from minimax.experiments.common import (add_run_arguments, fill_defaults, require_known,
-                                        require_positive_floats, require_positive_ints, run_sweep,
+from minimax.experiments.common import (add_records_argument, add_run_arguments, block_length, fill_defaults,
+                                        require_known, require_positive_floats, require_positive_ints, run_sweep,
                                         validate_run_arguments)
 from minimax.games.gan import gan_game, init_players, normal_latent
 from minimax.losses.distances import DISTANCES
@@ -246,13 +245,14 @@ def add_arguments(parser):
                         help=f"small run for CI: distances {' '.join(QUICK['distances'])}, method eg, "
                              f"{QUICK['seeds']} seeds, {QUICK['steps']} steps, width {QUICK['width']}, "
                              f"batch {QUICK['batch']}")
+    add_records_argument(parser, RECORDS)
     add_run_arguments(parser, checkpoint_every=5)
 
 
 def validate(args):
     fill_defaults(args, DEFAULTS, QUICK)
     validate_run_arguments(args)
-    require_positive_ints(args, "seeds", "steps", "width", "batch", "latent_dim")
+    require_positive_ints(args, "seeds", "steps", "records", "width", "batch", "latent_dim")
     require_positive_floats(args, "tau")
     if args.lr is not None:
         require_positive_floats(args, "lr")
@@ -278,7 +278,7 @@ def main(args) -> int:
                                  held_out, k_reference_test, kernel)
     reference = {"w2_mean": float(reference["w2"].mean()),
                  **{f"{k}_median": float(np.median(reference[k])) for k in ("mmd_p", "ks_p", "welch_p")}}
-    record_every = math.gcd(args.steps, max(1, args.steps // RECORDS))
+    record_every = block_length(args.steps, args.records)
     record_steps = np.arange(0, args.steps + 1, record_every)
     rows, panels, curves = [], [], {}
     configs = [(d, m) for d in args.distances for m in args.methods]

@@ -28,7 +28,6 @@ critic MLP 784 → W → W → 1 (LeakyReLU 0.2), W = ``--width`` (default 128);
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -41,9 +40,9 @@ import optax
 
 from minimax import diagnostics, train, updates
 from minimax.data import load_mnist, load_mnist_subset
-from minimax.experiments.common import (UsageError, add_run_arguments, fill_defaults, require_known,
-                                        require_positive_floats, require_positive_ints, run_sweep,
-                                        validate_run_arguments)
+from minimax.experiments.common import (UsageError, add_records_argument, add_run_arguments, block_length,
+                                        fill_defaults, require_known, require_positive_floats, require_positive_ints,
+                                        run_sweep, validate_run_arguments)
 from minimax.games.gan import gan_game, init_players
 from minimax.losses.distances import DISTANCES
 from minimax.metrics import MEMORIZATION_TOL, memorization
@@ -179,13 +178,14 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="base PRNG seed (latent codes and seeds), default 0")
     parser.add_argument("--quick", action="store_true",
                         help=f"small run for CI and notebooks: {QUICK['seeds']} seeds, {QUICK['steps']} steps, width {QUICK['width']}")
+    add_records_argument(parser, RECORDS)
     add_run_arguments(parser, checkpoint_every=5)
 
 
 def validate(args):
     fill_defaults(args, DEFAULTS, QUICK)
     validate_run_arguments(args)
-    require_positive_ints(args, "seeds", "steps", "width", "latent_dim")
+    require_positive_ints(args, "seeds", "steps", "records", "width", "latent_dim")
     require_positive_floats(args, "step_scale", "adam_lr", "max_step")
     for name in ("lr", "tau"):
         if getattr(args, name) is not None:
@@ -231,7 +231,7 @@ def main(args) -> int:
     k_latent, k_seeds = jax.random.split(jax.random.PRNGKey(args.seed))
     latents = jax.random.normal(k_latent, (data.shape[0], args.latent_dim))
     keys = jax.random.split(k_seeds, args.seeds)
-    record_every = math.gcd(args.steps, max(1, args.steps // RECORDS))
+    record_every = block_length(args.steps, args.records)
     record_steps = np.arange(0, args.steps + 1, record_every)
     rows, panels, curves, matched_curves = [], [], {}, {}
     configs = [(d, m, taus) for d in args.distances for m, taus in configurations(args)]

@@ -18,7 +18,6 @@ memorized when its optimally matched generated digit is within 0.1 on every pixe
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ import optax
 
 from minimax import Players, train, updates
 from minimax.data import mnist32
-from minimax.experiments.common import (UsageError, add_run_arguments, fill_defaults, require_known,
+from minimax.experiments.common import (UsageError, add_run_arguments, block_length, fill_defaults, require_known,
                                         require_positive_floats, require_positive_ints, run_sweep,
                                         validate_run_arguments)
 from minimax.metrics import MEMORIZATION_TOL
@@ -110,7 +109,7 @@ def run_coupling(coupling: str, data, keys, *, steps, lr, latent_dim, width, eps
 def main(args) -> int:
     validate(args)
     data, labels = mnist32(scale="unit")
-    record_every = math.gcd(args.steps, max(1, args.steps // 100))
+    record_every = block_length(args.steps, 100)
     keys = jax.random.split(jax.random.PRNGKey(args.seed), args.seeds)
     rows, panels, curves = [], [], {}
     start = time.perf_counter()

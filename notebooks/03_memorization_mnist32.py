@@ -79,7 +79,6 @@ QUICK = minimax.notebook_setup()
 
 # %%
 import argparse
-import math
 from functools import partial
 
 import jax
@@ -91,6 +90,7 @@ import optax
 from minimax import Players, metrics, ot, plots, train, updates
 from minimax.data import mnist32
 from minimax.experiments import mnist32 as gan_experiment
+from minimax.experiments.common import block_length
 from minimax.experiments import w2 as w2_experiment
 from minimax.models import MLPGenerator
 
@@ -127,7 +127,7 @@ def settings(experiment, quick_args):
 
 cfg = settings(gan_experiment, ["--methods", "eg"])
 CONFIGS = [(d, m, taus) for d in cfg.distances for m, taus in gan_experiment.configurations(cfg)]
-record_every = math.gcd(cfg.steps, max(1, cfg.steps // 20))
+record_every = block_length(cfg.steps, cfg.records)
 record_steps = np.arange(0, cfg.steps + 1, record_every)
 print({k: v for k, v in vars(cfg).items() if k in ("step_scale", "adam_lr", "seeds", "steps", "width")},
       "configurations:", CONFIGS)
@@ -288,12 +288,15 @@ plots.image_mosaic(panels, cols=16, panels_per_row=1)
 #   which makes it the reference against which the GAN configurations are read.
 # * Whether a GAN gets there depends on the distance *and* the update rule: compare the memorized
 #   fraction across configurations, seeds and τ, not a single run. At QUICK size the GAN only
-#   moves from noise towards a template; in our full-size CPU run with the `minimax mnist32`
-#   defaults at the time of writing (SGD, η = 10⁻⁴, 10 000 steps, width 128, 4 seeds; JAX 0.10.2)
-#   no GAN configuration memorized a single digit either: the Jensen–Shannon runs still produced
-#   noise, the zero-infinity runs collapsed to one blurry template, and zero-infinity with τ = 5
-#   was flagged diverged in every seed. The settings come from the experiment's parser, so this
-#   notebook follows any change of its defaults.
+#   moves from noise towards a template. In our full-size CPU run with the `minimax mnist32`
+#   defaults at the time of writing (stiffness-adaptive step c = 0.5, η_max = 0.1, 2 000 steps,
+#   width 128, 16 seeds; JAX 0.10.2; the README's table) no GAN configuration memorized the
+#   digits: with JS the logistic critic saturates, |λ|max falls from about 20 to 0.01 and the
+#   generator stays near its initial noise; with zero-infinity the unconstrained critic's norm grows
+#   without bound and every GDA/EG/alt-GDA seed is flagged diverged, while Extra-Adam stays finite
+#   but memorizes nothing. Only that one setting was searched, so this is not yet a negative result
+#   about the methods. The settings come from the experiment's parser, so this notebook follows any
+#   change of its defaults.
 # * A global solution of R̃ is not a copy machine: between and beyond its training codes the
 #   generator interpolates, an implicit bias of the model and the optimizer. R̂, the same data
 #   with fresh codes, is minimized only by copying, and its samples drift towards the training

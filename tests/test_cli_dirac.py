@@ -95,7 +95,13 @@ def test_ctrl_c_stops_at_a_block_saves_and_resume_writes_the_same_rows(tmp_path)
     seen = ""
     deadline = time.time() + 240
     while "dirac js_eg:" not in seen and time.time() < deadline:  # the progress bar has started: blocks are running
-        seen += proc.stderr.read(1)
+        char = proc.stderr.read(1)
+        if not char:  # end of stream: the run exited before its progress bar showed
+            break
+        seen += char
+    if "dirac js_eg:" not in seen:
+        proc.kill()
+        pytest.fail(f"no progress bar within 240 s (rc {proc.wait()}); stderr so far: {seen[-2000:]!r}")
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=240)[1]

@@ -167,7 +167,7 @@ def test_every_rule_on_the_zero_infinity_dirac_gan_behaves_as_its_theory_says(tm
 def test_the_command_splits_the_host_into_one_device_per_core_unless_told_otherwise(tmp_path):
     """`minimax` gives XLA one CPU device per core (MINIMAX_HOST_DEVICES overrides); the rows do not depend on it."""
     import os
-    argv = ["dirac", "--distances", "js", "--methods", "eg", "gda", "--seeds", "4", "--steps", "400"]
+    argv = ["dirac", "--distances", "js", "--methods", "eg", "--seeds", "4", "--steps", "400"]
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     outs = {}
     for count in ("1", "3"):

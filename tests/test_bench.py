@@ -3,6 +3,7 @@ import importlib.util
 import json
 
 import jax
+import pytest
 
 from minimax import cli
 from minimax.data import mnist32
@@ -24,6 +25,7 @@ def test_xla_flop_count_of_an_eg_step_is_bounded_by_the_matmul_work():
     assert 2 * forward <= flops <= 2 * 6 * forward
 
 
+@pytest.mark.slow  # ~60 s on the 2-core CPU (compilation of the timed programs); runs with --runslow
 def test_bench_writes_the_required_keys(tmp_path):
     code = cli.main(["bench", "--seeds", "2", "--steps", "2", "--torch-steps", "1", "--repeats", "1",
                      "--width", "8", "--strategies", "vmap", "--out", str(tmp_path)])

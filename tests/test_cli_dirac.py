@@ -164,6 +164,7 @@ def test_every_rule_on_the_zero_infinity_dirac_gan_behaves_as_its_theory_says(tm
     assert per_cycle["lookahead"] == "cycle of 5 steps" and per_cycle["eg"] == "step"
 
 
+@pytest.mark.slow  # three console-script runs, ~55 s; test_train checks rows under sharding over 4 host devices in CI
 def test_the_command_splits_the_host_into_one_device_per_core_unless_told_otherwise(tmp_path):
     """`minimax` gives XLA one CPU device per core (MINIMAX_HOST_DEVICES overrides); the rows do not depend on it."""
     import os

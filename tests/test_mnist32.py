@@ -134,6 +134,7 @@ def test_continuous_time_is_the_sum_of_the_steps_taken():
     np.testing.assert_allclose(continuous_time(stiffness, ("c", 0.5), 10, max_step=0.2), [10 * (0.2 + 0.125), 10 * 0.4])
 
 
+@pytest.mark.slow  # ~35 s (the Arnoldi refresh compiles); test_stiffness checks the step c/|λ|max against dense spectra in CI
 def test_the_adaptive_step_is_c_over_the_recorded_stiffness():
     """One block of GDA: p₁ − p₀ = −(c/|λ|max(∂F(p₀)))·F(p₀), |λ|max as the run's record at step 0 measures it
     (both Arnoldi estimates with 10 Krylov vectors; they agree to the estimate's accuracy)."""

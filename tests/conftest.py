@@ -12,3 +12,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def params_marked_slow(values, ids, slow_ids):
+    """``pytest.param(value, id=...)`` for each value, marked ``slow`` where its id is in ``slow_ids``."""
+    return [pytest.param(v, id=i, marks=[pytest.mark.slow] if i in slow_ids else []) for v, i in zip(values, ids)]

@@ -30,6 +30,7 @@ import sys
 
 import pytest
 
+from conftest import params_marked_slow
 from minimax import notebook
 
 nbformat = pytest.importorskip("nbformat")
@@ -199,8 +200,7 @@ def _shows_a_figure(cell) -> bool:
 # every run. Notebooks 01 and 04 execute in CI.
 SLOW_NOTEBOOKS = {"02_choosing_a_distance", "03_memorization_mnist32", "05_second_order_and_anchored_rules",
                   "06_baselines_and_evaluation"}
-NOTEBOOK_PARAMS = [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW_NOTEBOOKS else [])
-                   for p in NOTEBOOKS]
+NOTEBOOK_PARAMS = params_marked_slow(NOTEBOOKS, [p.stem for p in NOTEBOOKS], SLOW_NOTEBOOKS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PARAMS)

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from conftest import params_marked_slow
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 SNIPPETS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
 
@@ -17,9 +19,8 @@ def test_the_readme_has_snippets():
 
 # The GAN example (WGAN-GP on ring-8, 3 000 × 5 Adam steps for 4 seeds, ~70 s) runs only with --runslow;
 # tests/test_mixture.py runs the same recipe (alternating Adam, 5 critic steps on fresh batches) in CI.
-SLOW = [i for i, code in enumerate(SNIPPETS) if "ring8" in code and "wgan_gp" in code]
-PARAMS = [pytest.param(code, id=f"snippet{i}", marks=[pytest.mark.slow] if i in SLOW else [])
-          for i, code in enumerate(SNIPPETS)]
+IDS = [f"snippet{i}" for i in range(len(SNIPPETS))]
+PARAMS = params_marked_slow(SNIPPETS, IDS, {i for i, code in zip(IDS, SNIPPETS) if "ring8" in code and "wgan_gp" in code})
 
 
 @pytest.mark.parametrize("code", PARAMS)

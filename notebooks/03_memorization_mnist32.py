@@ -140,7 +140,7 @@ for distance, method, taus in CONFIGS:
     gan_runs[distance, method] = jax.device_get(gan_experiment.run_configuration(
         distance, method, grids[distance, method], jax.random.split(k_seeds, cfg.seeds), data=data,
         latents=latents, steps=cfg.steps, record_every=record_every, width=cfg.width,
-        sweep=partial(train.sweep, strategy="vmap")))  # (trajectory, diverged, matched samples)
+        sweep=partial(train.sweep, strategy="vmap")))  # (trajectory, diverged, matched samples, time t)
 
 # %%
 SHORT = {"js": "JS", "zero_infinity": "ZI"}
@@ -148,7 +148,7 @@ rows = {f"{SHORT[d]}-{m.upper()} (τ={float(tau):g})": (d, m, h)  # label -> (di
         for d, m, _ in CONFIGS for h, tau in enumerate(grids[d, m]["tau"])}
 print(f"{'configuration':>18} {'memorized (mean, min–max)':>26} {'matched distance':>17} {'diverged':>9}")
 for label, (d, m, h) in rows.items():
-    trajectory, diverged, _ = gan_runs[d, m]
+    trajectory, diverged, _, _ = gan_runs[d, m]
     frac, dist = trajectory["memorized_fraction"][h, :, -1], trajectory["mean_matched_distance"][h, :, -1]
     print(f"{label:>18} {frac.mean():>13.2f} ({frac.min():.2f}–{frac.max():.2f}) {dist.mean():>14.2f}"
           f" {diverged[h].sum():>6}/{cfg.seeds}")

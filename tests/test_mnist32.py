@@ -22,7 +22,7 @@ def test_the_sweep_equals_single_runs_and_is_deterministic():
     kwargs = dict(data=data, latents=latents, steps=6, record_every=3, width=8)
     hp = train.hyperparameter_grid(c=[0.5], tau=[1.0, 5.0])  # the stiffness-adaptive step
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    traj, diverged, samples = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
+    traj, diverged, samples, _ = run_configuration("zero_infinity", "eg", hp, keys, **kwargs)
     assert traj["mean_matched_distance"].shape == (2, 2, 3) and samples.shape == (2, 2, 32, 784)
     game, generator, _ = build_game("zero_infinity", data, latents, 8)
     single = jax.jit(lambda p, hp, k: train.run(game, make_rule("eg")(hp), p, k, steps=6, record_every=3,
@@ -127,11 +127,16 @@ def test_an_interrupted_then_resumed_run_writes_the_same_rows(tmp_path, monkeypa
                 assert a[name] == b[name], name
 
 
-def test_continuous_time_is_the_sum_of_the_steps_taken():
-    stiffness = np.array([[2.0, 4.0, 8.0], [1.0, 1.0, 1.0]])  # two runs, records at the starts of 2 blocks + end
-    np.testing.assert_allclose(continuous_time(stiffness, ("c", 0.5), 10), [10 * (0.25 + 0.125), 10 * 1.0])
-    np.testing.assert_allclose(continuous_time(stiffness, ("lr", 1e-3), 10), [0.02, 0.02])
-    np.testing.assert_allclose(continuous_time(stiffness, ("c", 0.5), 10, max_step=0.2), [10 * (0.2 + 0.125), 10 * 0.4])
+def test_continuous_time_is_the_sum_of_the_steps_taken_up_to_divergence():
+    step_size = np.array([[[0.25, 0.125, 1.0]], [[0.2, 0.2, 0.2]]])  # (H=2, S=1, blocks=3) block means of η
+    finite, at_step_15 = -1, 15
+    np.testing.assert_allclose(continuous_time(step_size, None, 10, 30, np.array([[finite], [finite]])),
+                               [[10 * 1.375], [10 * 0.6]])
+    # diverged in the second block: that block counts, the third does not
+    np.testing.assert_allclose(continuous_time(step_size, None, 10, 30, np.array([[at_step_15], [finite]])),
+                               [[10 * 0.375], [10 * 0.6]])
+    np.testing.assert_allclose(continuous_time(None, [1e-3, 1e-2], 10, 30, np.array([[finite], [at_step_15]])),
+                               [[0.03], [0.15]])
 
 
 @pytest.mark.slow  # ~35 s (the Arnoldi refresh compiles); test_stiffness checks the step c/|λ|max against dense spectra in CI
@@ -166,6 +171,8 @@ def test_digit_offset_and_data_range_pick_the_shipped_digits_on_their_scale():
                                          (["--step-scale", "0"], "--step-scale"), (["--max-step", "0"], "--max-step"), (["--adam-lr", "0"], "--adam-lr"),
                                          (["--lr", "-1"], "--lr"), (["--checkpoint-every", "-1"], "--checkpoint-every"),
                                          (["--records", "0"], "--records"),
+                                         (["--refresh-every", "0"], "--refresh-every"),
+                                         (["--refresh-every", "3"], "--refresh-every must divide the record block"),
                                          (["--out", "/proc/nope"], "--out")])
 def test_bad_arguments_are_one_line_errors(args, needle, capsys):
     assert cli.main(["mnist32", "--quick"] + args) == 2

@@ -194,3 +194,30 @@ def test_max_step_caps_the_adaptive_step_and_is_validated():
         assert abs(float(out.state.opt_state.inner_state[0].step_size) - expected) < 1e-5
     with pytest.raises(ValueError, match="max_step"):
         updates.stiffness_sgd(0.5, max_step=0.0)
+
+
+def test_refresh_every_r_steps_equals_records_every_r_steps_and_the_step_size_statistic_is_the_eta_applied():
+    """``refresh_every=1`` in one block of 8 steps re-estimates |λ|max at every step, as 8 blocks of 1 do;
+    the default (once per block) is a different schedule, so the reference could not pass by accident."""
+    p0, rule = Players(jnp.float32(1.5), jnp.float32(-1.0)), stiff_eg({"c": 0.5})
+    run = lambda **kw: jax.jit(lambda p: train.run(JS, rule, p, KEY, steps=8, **kw))(p0)
+    inner, stepwise, default = run(record_every=8, refresh_every=1), run(record_every=1), run(record_every=8)
+    chex.assert_trees_all_close(inner.state, stepwise.state, rtol=1e-5, atol=1e-7)
+    assert float(jnp.abs(inner.state.params.min - default.state.params.min)) > 1e-4
+    # the statistic: η of each step, here the block mean; with one refresh per step it is c/|λ|max(∂F(p_k))
+    np.testing.assert_allclose(inner.stats["step_size"], np.mean(stepwise.stats["step_size"]), rtol=1e-5)
+    np.testing.assert_allclose(stepwise.stats["step_size"][0], 0.5 / dense_stiffness(JS, p0), rtol=1e-4)
+    assert "step_size" not in train.run(JS, updates.extragradient(optax.sgd(0.1)), p0, KEY, steps=2).stats
+    # a sweep takes the same argument and gives the single run
+    out = train.sweep(JS, stiff_eg, train.hyperparameter_grid(c=[0.5]), KEY[None], steps=8, record_every=8,
+                      refresh_every=1, init=lambda key: p0, strategy="vmap")
+    single = train.run(JS, rule, p0, jax.random.split(KEY)[1], steps=8, record_every=8, refresh_every=1)
+    chex.assert_trees_all_close(jax.tree_util.tree_map(lambda x: x[0, 0], out.state), single.state, rtol=1e-5,
+                                atol=1e-7)
+
+
+@pytest.mark.parametrize("refresh_every", [0, 3, 2.0, True])
+def test_refresh_every_must_divide_record_every(refresh_every):
+    with pytest.raises(ValueError, match="`refresh_every` must be a positive integer dividing record_every=4"):
+        train.run(JS, stiff_eg({"c": 0.5}), JS.sample_init(KEY), KEY, steps=8, record_every=4,
+                  refresh_every=refresh_every)

@@ -12,9 +12,11 @@ fraction, the mean matched distance, the critic's parameter norm ‖w‖ and the
 
 Step sizes. GDA, EG and alternating GDA run on plain steps chosen from the measured stiffness:
 η_k = min(c/|λ|max(∂F(p_k)), η_max) (:func:`minimax.updates.stiffness_sgd`; c = 0.5, η_max = 0.1),
-|λ|max re-estimated matrix-free at every record (every steps/25), then Λ_τ = diag(I/τ, I) (the generator's step is η_k/τ);
+|λ|max re-estimated matrix-free at every record (every steps/25; every K steps with ``--refresh-every K``),
+then Λ_τ = diag(I/τ, I) (the generator's step is η_k/τ);
 ``--lr`` replaces the adaptive schedule by fixed steps η. ``extra_adam`` is EG around
-Adam(``--adam-lr``, β₁ = 0.5). The continuous time t = Σ_k η_k reached by each run is reported.
+Adam(``--adam-lr``, β₁ = 0.5). The continuous time t = Σ_k η_k reached by each run (up to its divergence)
+is reported, from the η each step applied.
 
 Configurations (default): JS and zero-infinity (ZI) × {GDA, EG} × τ ∈ {1, 5} (the talk's 8),
 plus Extra-Adam and alternating GDA with 5 critic steps, 16 seeds each, all seeds and
@@ -129,23 +131,29 @@ def matched_samples(generator, gen_params, data, latents, batch_dims: int = 2):
 
 
 def run_configuration(distance, method, hparams, keys, *, data, latents, steps, record_every, width,
-                      data_range: str = "unit", sweep=train.sweep):
+                      data_range: str = "unit", refresh_every=None, sweep=train.sweep):
     """One (distance, method) over the hyperparameter grid and all seeds in one program (leading axes: grid, seeds).
 
-    Returns (trajectory, diverged, matched samples G(ẑ))."""
+    Returns (trajectory, diverged, matched samples G(ẑ), continuous time t per run: :func:`continuous_time`)."""
     game, generator, critic = build_game(distance, data, latents, width, data_range)
     result = sweep(game, make_rule(method), hparams, keys, steps=steps, record_every=record_every,
-                   metrics=memorization_metrics(generator, DATA_RANGES[data_range][2]))
-    return result.trajectory, result.diverged, matched_samples(generator, result.eval_params.min, data, latents)
+                   refresh_every=refresh_every, metrics=memorization_metrics(generator, DATA_RANGES[data_range][2]))
+    lr = hparams.get("lr") if "c" not in hparams else None
+    time_ = continuous_time(result.stats.get("step_size"), lr, record_every, steps, result.state.diverged_step)
+    return (result.trajectory, result.diverged, matched_samples(generator, result.eval_params.min, data, latents),
+            time_)
 
 
-def continuous_time(stiffness, step, record_every: int, max_step: float = np.inf):
-    """t = Σ_k η_k per run: ``step`` = ("c", c) with η = min(c/|λ|max, ``max_step``) fixed over each block of
-    ``record_every`` steps (|λ|max of the block's first record), or ("lr", η) fixed. ``stiffness``: (..., records)."""
-    kind, value = step
-    if kind == "lr":
-        return np.full(stiffness.shape[:-1], value * record_every * (stiffness.shape[-1] - 1))
-    return np.sum(record_every * np.minimum(value / stiffness[..., :-1], max_step), axis=-1)
+def continuous_time(step_size, lr, record_every: int, steps: int, diverged_step):
+    """t = Σ_k η_k per run, up to the record block in which a run diverged: ``step_size`` (..., blocks) is the
+    adaptive η averaged over each block of ``record_every`` steps (the run's ``step_size`` statistic), or None
+    with ``lr`` (H,) the fixed η of each grid point. ``diverged_step`` (..., ) is −1 for a finite run."""
+    stop = np.where(np.asarray(diverged_step) < 0, steps, np.asarray(diverged_step))
+    if step_size is None:
+        return np.asarray(lr, float)[:, None] * stop
+    step_size = np.asarray(step_size, float)
+    starts = record_every * np.arange(step_size.shape[-1])
+    return np.sum(np.where(starts < stop[..., None], record_every * step_size, 0.0), axis=-1)
 
 
 def _label(distance, method, tau, step_text):
@@ -164,6 +172,9 @@ def add_arguments(parser):
                         help="c in the adaptive step η_k = c/|λ|max(∂F(p_k)), default 0.5")
     parser.add_argument("--max-step", type=float, default=0.1,
                         help="cap η_max on the adaptive step (where the field flattens |λ|max → 0), default 0.1")
+    parser.add_argument("--refresh-every", type=int, default=None,
+                        help="re-estimate |λ|max for the adaptive step every K steps (K must divide the record "
+                             "block); default once per record block")
     parser.add_argument("--lr", type=float, nargs="+", default=None,
                         help="fixed step size(s) η instead of the adaptive schedule (gda, eg, alt_gda5)")
     parser.add_argument("--adam-lr", type=float, nargs="+", default=[1e-3], help="Adam's η for extra_adam, default 1e-3")
@@ -187,6 +198,12 @@ def validate(args):
     validate_run_arguments(args)
     require_positive_ints(args, "seeds", "steps", "records", "width", "latent_dim")
     require_positive_floats(args, "step_scale", "adam_lr", "max_step")
+    if args.refresh_every is not None:
+        require_positive_ints(args, "refresh_every")
+        block = block_length(args.steps, args.records)
+        if block % args.refresh_every:
+            raise UsageError(f"--refresh-every must divide the record block of {block} steps (--steps {args.steps}, "
+                             f"--records {args.records}), got {args.refresh_every}")
     for name in ("lr", "tau"):
         if getattr(args, name) is not None:
             require_positive_floats(args, name)
@@ -238,16 +255,15 @@ def main(args) -> int:
     start = time.perf_counter()
     for i, (distance, method, taus) in enumerate(configs, 1):
         kind, grid = hyperparameters(method, taus, args)
-        trajectory, diverged, samples = run_configuration(
+        trajectory, diverged, samples, time_ = run_configuration(
             distance, method, grid, keys, data=data, latents=latents, steps=args.steps, record_every=record_every,
-            width=args.width, data_range=args.data_range,
+            width=args.width, data_range=args.data_range, refresh_every=args.refresh_every,
             sweep=partial(run_sweep, args, "mnist32", f"{distance}_{method}"))
         t = {k: np.asarray(v) for k, v in trajectory.items()}
         diverged = np.asarray(diverged)
         for h, (value, tau) in enumerate(zip(np.asarray(grid[kind]).tolist(), np.asarray(grid["tau"]).tolist())):
             adaptive = kind == "c"
             step_text = f"η=min(c/|λ|max, {args.max_step:g}), c={value:g}" if adaptive else f"η={value:g}"
-            time_h = continuous_time(t["stiffness"][h], (kind, value), record_every, args.max_step)
             fraction = t["memorized_fraction"][h]
             rows.append({
                 "distance": distance, "method": method, "tau": tau, "step": step_text,
@@ -258,7 +274,7 @@ def main(args) -> int:
                 "memorized_fraction_max": float(fraction[:, -1].max()),
                 "memorized_fraction_best": float(fraction.max()),
                 "mean_matched_distance_mean": float(t["mean_matched_distance"][h, :, -1].mean()),
-                "continuous_time_median": _median(time_h),
+                "continuous_time_median": _median(time_[h]),
                 "stiffness_initial_median": _median(t["stiffness"][h, :, 0]),
                 "stiffness_final_median": _median(t["stiffness"][h, :, -1]),
                 "critic_norm_final_median": _median(t["critic_norm"][h, :, -1]),
@@ -282,7 +298,8 @@ def main(args) -> int:
               "distances": args.distances, "width": args.width, "latent_dim": args.latent_dim, "seed": args.seed,
               "record_every": record_every, "record_steps": record_steps, "memorization_tol": tol,
               "krylov_dim": KRYLOV_DIM, "quick": args.quick,
-              "step_rule": "gda/eg/alt_gda5: eta_k = min(c/|lambda|max(dF(p_k)), max_step) re-estimated every record_every steps "
+              "refresh_every": args.refresh_every or record_every,
+              "step_rule": "gda/eg/alt_gda5: eta_k = min(c/|lambda|max(dF(p_k)), max_step) re-estimated every refresh_every steps "
                            "(or fixed --lr), then diag(I/tau, I); extra_adam: EG around Adam(adam_lr, b1=0.5)",
               "generator": f"MLP {args.latent_dim}-{args.width}-{args.width}-784, ReLU, {out_activation} output",
               "critic": f"MLP 784-{args.width}-{args.width}-1, LeakyReLU(0.2)"}

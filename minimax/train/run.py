@@ -7,9 +7,10 @@
   the end of every block (the trajectory) and per-step statistics averaged over each block.
   It takes and returns the whole :class:`TrainState`, so ``run(T1)`` then
   ``run(T2, state=...)`` is ``run(T1 + T2)`` bit for bit: the minibatch key of step k is
-  ``fold_in(key, k)``, a function of the global step only. Every block starts by refreshing the
-  rule's stiffness-adaptive step sizes (:func:`minimax.updates.refresh_stiffness`, η = c/|λ|max(∂F)
-  at the block's first point), so their schedule depends on ``record_every``.
+  ``fold_in(key, k)``, a function of the global step only. Every ``refresh_every`` steps
+  (default: every block) the run refreshes the rule's stiffness-adaptive step sizes
+  (:func:`minimax.updates.refresh_stiffness`, η = c/|λ|max(∂F) at that point), so their
+  schedule depends on ``refresh_every``; the η each step used is its ``step_size`` statistic.
 
 Divergence: a run whose parameters, optimizer state or game state become non-finite is
 flagged (``diverged``, ``diverged_step``) and frozen at its last finite state. Under ``vmap``
@@ -31,7 +32,7 @@ from minimax.fields import with_field_transform
 from minimax.game import Game, draw_key
 from minimax.updates.averaging import averaged_params
 from minimax.updates.base import step_to
-from minimax.updates.stiffness import refresh_stiffness
+from minimax.updates.stiffness import refresh_stiffness, stiffness_step_size
 
 Rule = optax.GradientTransformation
 
@@ -165,6 +166,9 @@ def make_step(game: Game, rule: Rule, *, field_transform: Optional[Callable] = N
                                jnp.where(bad & ~state.diverged, state.step + 1, state.diverged_step))
         stats = {"field_norm": tree_norm(evaluation.field), "update_norm": tree_norm(updates),
                  "loss_min": evaluation.loss_min, "loss_max": evaluation.loss_max}
+        eta = stiffness_step_size(opt_state)
+        if eta is not None:
+            stats["step_size"] = eta
         if game.has_aux:
             stats["aux"] = evaluation.aux
         return new_state, stats
@@ -199,6 +203,17 @@ def _check_steps(steps, record_every):
         raise ValueError(f"`record_every` must be a positive integer dividing steps={steps}, got {record_every!r}")
 
 
+def _check_refresh(record_every, refresh_every):
+    """``refresh_every`` resolved: ``record_every`` for None, else a positive integer dividing it."""
+    if refresh_every is None:
+        return record_every
+    if (isinstance(refresh_every, bool) or not isinstance(refresh_every, (int, np.integer)) or refresh_every < 1
+            or record_every % refresh_every):
+        raise ValueError(f"`refresh_every` must be a positive integer dividing record_every={record_every}, "
+                         f"got {refresh_every!r}")
+    return int(refresh_every)
+
+
 def _record(metrics, game, state, key):
     out = metrics(averaged_params(state.opt_state, state.params), key, game, state.game_state)
     if not isinstance(out, Mapping):
@@ -228,17 +243,28 @@ def _refresh_at_block_start(game: Game, state: TrainState, keys: _RunKeys) -> Tr
     return state._replace(opt_state=opt_state)
 
 
-def _run_blocks(step, game, state, keys: _RunKeys, blocks: int, record_every: int, metrics, progress):
+def _run_blocks(step, game, state, keys: _RunKeys, blocks: int, record_every: int, metrics, progress,
+                refresh_every: Optional[int] = None):
     """``blocks`` blocks of ``record_every`` steps: (state, records, block-averaged stats).
 
-    Each block starts with :func:`_refresh_at_block_start` (a no-op for rules without a stiffness state).
+    Every ``refresh_every`` steps (default ``record_every``: once per block, at its start) begin with
+    :func:`_refresh_at_block_start` (a no-op for rules without a stiffness state).
     """
+    refresh_every = record_every if refresh_every is None else refresh_every
+
     def one(state, _):
         return step(state, jax.random.fold_in(keys.steps, state.step))
 
-    def block(state, _):
+    def refreshed_steps(state, _):
         state = _refresh_at_block_start(game, state, keys)
-        state, stats = lax.scan(one, state, None, length=record_every)
+        return lax.scan(one, state, None, length=refresh_every)
+
+    def block(state, _):
+        if refresh_every == record_every:
+            state, stats = refreshed_steps(state, None)
+        else:
+            state, stats = lax.scan(refreshed_steps, state, None, length=record_every // refresh_every)
+            stats = jax.tree_util.tree_map(lambda x: x.reshape((record_every,) + x.shape[2:]), stats)
         if progress is not None:
             jax.debug.callback(progress, state.step, state.diverged)
         return state, (_record(metrics, game, state, keys.eval), _mean_over_block(stats))
@@ -254,7 +280,8 @@ def _stack_first(first, rest):
 def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Optional[int] = None,
         metrics: Optional[Callable] = None, state: Optional[TrainState] = None,
         field_transform: Optional[Callable] = None, project: bool = True,
-        progress: Optional[Callable] = None, remat: bool = False) -> RunResult:
+        progress: Optional[Callable] = None, remat: bool = False,
+        refresh_every: Optional[int] = None) -> RunResult:
     """Runs ``steps`` steps of ``rule`` on ``game`` with one ``lax.scan``; jittable and vmappable.
 
     Args:
@@ -265,9 +292,7 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
         metrics key and the key of the game's initial state. Draw initial parameters from
         another key.
       steps: number of steps T (static).
-      record_every: k, record metrics every k steps (static, must divide T); default T. A
-        stiffness-adaptive step (:func:`minimax.updates.scale_by_stiffness`) is refreshed at the
-        start of every block of k steps.
+      record_every: k, record metrics every k steps (static, must divide T); default T.
       metrics: ``metrics(eval_params, key, game, game_state) -> dict of arrays``; default
         :func:`default_metrics`. Evaluated at the averaged iterate when the rule averages
         (:func:`minimax.updates.averaging`).
@@ -282,6 +307,10 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
         reverse mode then stores one state per step instead of every intermediate of every
         step (memory O(T·|state|) instead of O(T·|activations|)), at the price of recomputing
         each step's forward pass.
+      refresh_every: r, re-estimate a stiffness-adaptive step (:func:`minimax.updates.scale_by_stiffness`)
+        every r steps (static, must divide k); default k, at the start of every record block. Where
+        |λ|max grows fast (an unconstrained critic) a small r keeps η_k = c/|λ|max(∂F(p_k)) from going
+        stale; each refresh costs ``krylov_dim`` Jacobian-vector products of F.
 
     Returns:
       A :class:`RunResult`; the trajectory has T // k + 1 entries (the starting point first).
@@ -300,6 +329,7 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
     """
     record_every = steps if record_every is None else record_every
     _check_steps(steps, record_every)
+    refresh_every = _check_refresh(record_every, refresh_every)
     validation.prng_key("run", "key", key)
     metrics = default_metrics if metrics is None else metrics
     if (state is None) == (params is None):
@@ -311,5 +341,6 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
     step = make_step(game, rule, field_transform=field_transform, project=project)
     step = jax.checkpoint(step) if remat else step
     first = _record(metrics, game, state, keys.eval)
-    state, records, stats = _run_blocks(step, game, state, keys, steps // record_every, record_every, metrics, progress)
+    state, records, stats = _run_blocks(step, game, state, keys, steps // record_every, record_every, metrics, progress,
+                                        refresh_every)
     return RunResult(state, averaged_params(state.opt_state, state.params), _stack_first(first, records), stats)

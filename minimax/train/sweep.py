@@ -29,7 +29,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from minimax.game import Game
 from minimax.train.compile import compiled
-from minimax.train.run import (Rule, RunResult, TrainState, _check_params, _check_steps, _prepare_rule, _record,
+from minimax.train.run import (Rule, RunResult, TrainState, _check_params, _check_refresh, _check_steps, _prepare_rule,
+                               _record,
                                _run_blocks, _run_keys, default_metrics, init_state, make_step)
 from minimax.updates.averaging import averaged_params
 
@@ -211,9 +212,10 @@ class PreparedSweep:
                  steps: int, record_every: Optional[int] = None, metrics: Optional[Callable] = None,
                  init: Optional[Callable] = None, field_transform: Optional[Callable] = None, project: bool = True,
                  strategy: str = "auto", batch_size: Optional[int] = None, devices: Optional[Sequence] = None,
-                 seed_games: bool = False, needs_init: bool = True):
+                 seed_games: bool = False, needs_init: bool = True, refresh_every: Optional[int] = None):
         record_every = steps if record_every is None else record_every
         _check_steps(steps, record_every)
+        self.refresh_every = _check_refresh(record_every, refresh_every)
         if not isinstance(game, Game):
             raise TypeError(f"sweep: `game` must be a minimax.Game, got {type(game).__name__}")
         if not callable(rule) and not isinstance(rule, optax.GradientTransformation):
@@ -272,9 +274,11 @@ class PreparedSweep:
         return make_step(game, self.make_rule(hp), field_transform=self.field_transform, project=self.project)
 
     def _blocks_one(self, count: int, record_every: int):
+        refresh_every = math.gcd(record_every, self.refresh_every)  # the probe's blocks refresh as often
+
         def fn(game, hp, key, s):
             return _run_blocks(self._step(game, hp), game, s, _run_keys(jax.random.split(key)[1]), count,
-                               record_every, self.metrics, None)
+                               record_every, self.metrics, None, refresh_every)
         return fn
 
     # --- the batch programs
@@ -348,7 +352,8 @@ def sweep(game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = 
           field_transform: Optional[Callable] = None, project: bool = True, state: Optional[TrainState] = None,
           strategy: str = "auto", batch_size: Optional[int] = None, devices: Optional[Sequence] = None,
           checkpoint: Optional[Checkpointing] = None, progress: Optional[Callable] = None,
-          stop: Optional[Callable[[], bool]] = None, seed_games: bool = False) -> RunResult:
+          stop: Optional[Callable[[], bool]] = None, seed_games: bool = False,
+          refresh_every: Optional[int] = None) -> RunResult:
     """:func:`minimax.train.run` for every hyperparameter point h and seed s, as one flat batch in one program.
 
     ``out[h, s]`` is ``run(game, rule(hparams[h]), init(k_init), k_run, ...)`` with
@@ -361,7 +366,8 @@ def sweep(game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = 
       hparams: a dict of equal-length value lists (see :func:`hyperparameter_grid`), or None
         for a seeds-only sweep.
       keys: PRNG keys with leading axis S (``jax.random.split(key, S)``).
-      steps, record_every, metrics, field_transform, project: as for :func:`minimax.train.run`.
+      steps, record_every, metrics, field_transform, project, refresh_every: as for
+        :func:`minimax.train.run`.
       init: ``init(key) -> params``; default ``game.sample_init``.
       state: a :class:`TrainState` with the sweep's leading axes, to continue a sweep
         (``previous.state``); use the same ``keys``.
@@ -399,11 +405,11 @@ def sweep(game: Game, rule: Union[Rule, Callable], hparams: Optional[Mapping] = 
     prepared = PreparedSweep(game, rule, hparams, keys, steps=steps, record_every=record_every, metrics=metrics,
                              init=init, field_transform=field_transform, project=project, strategy=strategy,
                              batch_size=batch_size, devices=devices, seed_games=seed_games,
-                             needs_init=state is None)
+                             needs_init=state is None, refresh_every=refresh_every)
     layout, n = prepared.layout, prepared.n
     if checkpoint is not None and layout.processes > 1:
         raise ValueError("sweep: checkpoints are not supported across several processes (yet); pass checkpoint=None")
-    saver = _Saver(checkpoint, prepared.lead, steps, prepared.record_every, prepared.grid) if checkpoint else None
+    saver = _Saver(checkpoint, prepared) if checkpoint else None
     resume_from = saver.latest() if saver is not None else None
     if resume_from is not None:
         flat_state, history = saver.restore(resume_from, *_abstract_history(prepared, resume_from))
@@ -470,12 +476,13 @@ class _History:
 class _Saver:
     """orbax checkpoints of a sweep: the flat state, the history so far and a JSON description."""
 
-    def __init__(self, checkpoint: Checkpointing, lead, steps, record_every, grid):
+    def __init__(self, checkpoint: Checkpointing, prepared: PreparedSweep):
         from minimax import checkpoint as ckpt
         self.ckpt, self.checkpoint = ckpt, checkpoint
         self.meta = {"config": ckpt.plain(dict(checkpoint.config)),
-                     "sweep": {"runs": list(lead), "steps": steps, "record_every": record_every,
-                               "hparams": ckpt.plain(grid)}}
+                     "sweep": {"runs": list(prepared.lead), "steps": prepared.steps,
+                               "record_every": prepared.record_every, "refresh_every": prepared.refresh_every,
+                               "hparams": ckpt.plain(prepared.grid)}}
         self.manager = ckpt.manager(checkpoint.directory)
 
     def latest(self) -> Optional[int]:

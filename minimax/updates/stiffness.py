@@ -62,6 +62,10 @@ def _is_state(x) -> bool:
     return isinstance(x, StiffnessState)
 
 
+def _states(opt_state) -> list:
+    return [x for x in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_state) if _is_state(x)]
+
+
 def _float_dtype(params):
     leaves = [x for x in jax.tree_util.tree_leaves(params) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
     return jnp.result_type(*leaves) if leaves else jnp.float32
@@ -92,8 +96,9 @@ def scale_by_stiffness(c=0.5, *, max_step=None, krylov_dim: int = 10) -> optax.G
     re-estimates |λ|max matrix-free (Arnoldi with ``krylov_dim`` Krylov vectors on
     Jacobian-vector products of F, :func:`minimax.diagnostics.top_field_eigenvalues`), and
     :func:`minimax.train.run` and :func:`minimax.train.sweep` call it for you at the start of
-    every block of ``record_every`` steps, on the field of the block's first step. The
-    schedule of η therefore depends on ``record_every``.
+    every block of ``record_every`` steps (every ``refresh_every`` steps when given), on the
+    field of that step. The schedule of η therefore depends on ``refresh_every``; each step's
+    η is the run's ``step_size`` statistic.
 
     Before any refresh the stiffness is NaN, so an update that was never refreshed is NaN: a
     forgotten refresh (a hand-written loop over :func:`minimax.train.make_step`) fails loudly
@@ -154,6 +159,13 @@ def stiffness_sgd(c=0.5, *, max_step=None, krylov_dim: int = 10) -> optax.Gradie
     return optax.chain(scale_by_stiffness(c, max_step=max_step, krylov_dim=krylov_dim), optax.scale(-1.0))
 
 
+def stiffness_step_size(opt_state):
+    """η = min(c/|λ|max, η_max) of the first :class:`StiffnessState` in ``opt_state`` (the step its last
+    update applied), or None for a rule without one."""
+    found = _states(opt_state)
+    return found[0].step_size if found else None
+
+
 def refresh_stiffness(opt_state, params, field_fn: Callable, key=None):
     """``opt_state`` with every :class:`StiffnessState` in it set to |λ|max(∂F(params)).
 
@@ -165,7 +177,7 @@ def refresh_stiffness(opt_state, params, field_fn: Callable, key=None):
     """
     from minimax.diagnostics import top_field_eigenvalues
 
-    found = [x for x in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_state) if _is_state(x)]
+    found = _states(opt_state)
     if not found:
         return opt_state
     estimate = {}

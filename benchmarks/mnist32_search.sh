@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The MNIST-32 search behind the README's "Searched" paragraph: each stage is one `minimax mnist32` run with
+# 16 seeds (vmapped), written to benchmarks/results/mnist32_search/<stage>/ with its wall time and the load
+# average before and after (stage.txt). Run from the repository root on a quiet machine:
+#   bash benchmarks/mnist32_search.sh            # every stage (about 65 min on the shared 2-core CPU)
+#   bash benchmarks/mnist32_search.sh cap zi     # only the named stages
+# then `python benchmarks/mnist32_search_summary.py` for the table.
+set -euo pipefail
+OUT=${OUT:-benchmarks/results/mnist32_search}
+declare -A STAGE=(
+  # JS and the non-saturating JS (ns) with the step cap lifted: η = c/|λ|max up to 10 (default cap 0.1)
+  [cap]="--distances js ns --methods gda eg extra_adam --max-step 10"
+  # zero-infinity with |λ|max re-estimated at every step (the default refreshes once per record block,
+  # every steps/25 = 80 steps, and ZI's stiffness outgrows a stale step within a block)
+  [zi]="--distances zero_infinity --methods gda eg --tau 1 5 --steps 400 --records 20 --refresh-every 1"
+  # pixels in [-1, 1] (tanh generator)
+  [symmetric]="--data-range symmetric --distances js ns --methods eg --max-step 10"
+  [symmetric_zi]="--data-range symmetric --distances zero_infinity --methods eg --steps 400 --records 20 --refresh-every 1"
+  # hidden width 512 for both MLPs
+  [width512]="--width 512 --distances js ns --methods eg --max-step 10 --steps 1000"
+  [width512_zi]="--width 512 --distances zero_infinity --methods eg --steps 400 --records 20 --refresh-every 1"
+  # 5x the horizon for the one configuration that moves (ns-EG)
+  [long]="--distances ns --methods eg --max-step 10 --steps 10000"
+)
+ORDER=(cap zi long symmetric symmetric_zi width512_zi width512)
+for name in "${@:-${ORDER[@]}}"; do
+  [[ -v STAGE[$name] ]] || { echo "unknown stage $name (known: ${ORDER[*]})" >&2; exit 2; }
+  dir="$OUT/$name"; mkdir -p "$dir"
+  args="${STAGE[$name]} --seeds 16 --checkpoint-every 0 --out $dir"
+  before=$(cut -d' ' -f1-3 /proc/loadavg); start=$(date +%s)
+  # the log without the progress bar's redraws
+  minimax mnist32 $args 2>&1 | tr '\r' '\n' | grep -v 'step/s\|s/step\|?step' > "$dir/log.txt"
+  wall=$(( $(date +%s) - start ))
+  printf 'command: minimax mnist32 %s\nwall_s: %d\nload_before: %s\nload_after: %s\n' \
+    "$args" "$wall" "$before" "$(cut -d' ' -f1-3 /proc/loadavg)" > "$dir/stage.txt"
+  echo "$name: ${wall}s"
+done

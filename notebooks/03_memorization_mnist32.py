@@ -294,9 +294,11 @@ plots.image_mosaic(panels, cols=16, panels_per_row=1)
 #   digits: with JS the logistic critic saturates, |λ|max falls from about 20 to 0.01 and the
 #   generator stays near its initial noise; with zero-infinity the unconstrained critic's norm grows
 #   without bound and every GDA/EG/alt-GDA seed is flagged diverged, while Extra-Adam stays finite
-#   but memorizes nothing. Only that one setting was searched, so this is not yet a negative result
-#   about the methods. The settings come from the experiment's parser, so this notebook follows any
-#   change of its defaults.
+#   but memorizes nothing. The README's search (`benchmarks/mnist32_search.sh`, 16 seeds per
+#   configuration) tests each failure. JS stalls even at t ≈ 17 900 (vanishing gradient), and the
+#   non-saturating loss collapses all codes onto one image. Zero-infinity with |λ|max re-estimated at
+#   every step (`--refresh-every 1`) never diverges but also collapses. The settings come from the
+#   experiment's parser, so this notebook follows any change of its defaults.
 # * A global solution of R̃ is not a copy machine: between and beyond its training codes the
 #   generator interpolates, an implicit bias of the model and the optimizer. R̂, the same data
 #   with fresh codes, is minimized only by copying, and its samples drift towards the training

@@ -2,8 +2,8 @@
 # The MNIST-32 search behind the README's "Searched" paragraph: each stage is one `minimax mnist32` run with
 # 16 seeds (vmapped), written to benchmarks/results/mnist32_search/<stage>/ with its wall time and the load
 # average before and after (stage.txt). Run from the repository root on a quiet machine:
-#   bash benchmarks/mnist32_search.sh            # every stage (the first five took 67 min on the shared
-#                                                # 2-core CPU; the two width-512 stages were not run yet)
+#   bash benchmarks/mnist32_search.sh            # every stage (all but width512_zi took 104 min on the
+#                                                # shared 2-core CPU; width512_zi was not run yet)
 #   bash benchmarks/mnist32_search.sh cap zi     # only the named stages
 # then `python benchmarks/mnist32_search_summary.py` for the table.
 set -euo pipefail

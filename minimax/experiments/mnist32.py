@@ -138,7 +138,7 @@ def run_configuration(distance, method, hparams, keys, *, data, latents, steps, 
     game, generator, critic = build_game(distance, data, latents, width, data_range)
     result = sweep(game, make_rule(method), hparams, keys, steps=steps, record_every=record_every,
                    refresh_every=refresh_every, metrics=memorization_metrics(generator, DATA_RANGES[data_range][2]))
-    lr = hparams.get("lr") if "c" not in hparams else None
+    lr = None if "c" in hparams else hparams["lr"]  # a fixed step has no step_size statistic
     time_ = continuous_time(result.stats.get("step_size"), lr, record_every, steps, result.state.diverged_step)
     return (result.trajectory, result.diverged, matched_samples(generator, result.eval_params.min, data, latents),
             time_)

@@ -225,7 +225,7 @@ def _mean_over_block(stats):
     return jax.tree_util.tree_map(lambda x: jnp.mean(x, axis=0), stats)
 
 
-def _refresh_at_block_start(game: Game, state: TrainState, keys: _RunKeys) -> TrainState:
+def _refresh_stiffness(game: Game, state: TrainState, keys: _RunKeys) -> TrainState:
     """Every :class:`~minimax.updates.StiffnessState` of the rule set to |λ|max(∂F(p_k)), k = state.step.
 
     F is the game's field on the minibatch of step k (the ``k_field`` of :func:`make_step`); the
@@ -243,28 +243,22 @@ def _refresh_at_block_start(game: Game, state: TrainState, keys: _RunKeys) -> Tr
     return state._replace(opt_state=opt_state)
 
 
-def _run_blocks(step, game, state, keys: _RunKeys, blocks: int, record_every: int, metrics, progress,
-                refresh_every: Optional[int] = None):
+def _run_blocks(step, game, state, keys: _RunKeys, blocks: int, record_every: int, refresh_every: int, metrics,
+                progress):
     """``blocks`` blocks of ``record_every`` steps: (state, records, block-averaged stats).
 
-    Every ``refresh_every`` steps (default ``record_every``: once per block, at its start) begin with
-    :func:`_refresh_at_block_start` (a no-op for rules without a stiffness state).
+    Every ``refresh_every`` steps (a divisor of ``record_every``) begin with :func:`_refresh_stiffness` (a
+    no-op for rules without a stiffness state).
     """
-    refresh_every = record_every if refresh_every is None else refresh_every
-
     def one(state, _):
         return step(state, jax.random.fold_in(keys.steps, state.step))
 
     def refreshed_steps(state, _):
-        state = _refresh_at_block_start(game, state, keys)
-        return lax.scan(one, state, None, length=refresh_every)
+        return lax.scan(one, _refresh_stiffness(game, state, keys), None, length=refresh_every)
 
     def block(state, _):
-        if refresh_every == record_every:
-            state, stats = refreshed_steps(state, None)
-        else:
-            state, stats = lax.scan(refreshed_steps, state, None, length=record_every // refresh_every)
-            stats = jax.tree_util.tree_map(lambda x: x.reshape((record_every,) + x.shape[2:]), stats)
+        state, stats = lax.scan(refreshed_steps, state, None, length=record_every // refresh_every)
+        stats = jax.tree_util.tree_map(lambda x: x.reshape((record_every,) + x.shape[2:]), stats)
         if progress is not None:
             jax.debug.callback(progress, state.step, state.diverged)
         return state, (_record(metrics, game, state, keys.eval), _mean_over_block(stats))
@@ -341,6 +335,6 @@ def run(game: Game, rule: Rule, params, key, *, steps: int, record_every: Option
     step = make_step(game, rule, field_transform=field_transform, project=project)
     step = jax.checkpoint(step) if remat else step
     first = _record(metrics, game, state, keys.eval)
-    state, records, stats = _run_blocks(step, game, state, keys, steps // record_every, record_every, metrics, progress,
-                                        refresh_every)
+    state, records, stats = _run_blocks(step, game, state, keys, steps // record_every, record_every, refresh_every,
+                                        metrics, progress)
     return RunResult(state, averaged_params(state.opt_state, state.params), _stack_first(first, records), stats)

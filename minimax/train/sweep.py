@@ -30,8 +30,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from minimax.game import Game
 from minimax.train.compile import compiled
 from minimax.train.run import (Rule, RunResult, TrainState, _check_params, _check_refresh, _check_steps, _prepare_rule,
-                               _record,
-                               _run_blocks, _run_keys, default_metrics, init_state, make_step)
+                               _record, _run_blocks, _run_keys, default_metrics, init_state, make_step)
 from minimax.updates.averaging import averaged_params
 
 STRATEGIES = ("auto", "vmap", "map")
@@ -278,7 +277,7 @@ class PreparedSweep:
 
         def fn(game, hp, key, s):
             return _run_blocks(self._step(game, hp), game, s, _run_keys(jax.random.split(key)[1]), count,
-                               record_every, self.metrics, None, refresh_every)
+                               record_every, refresh_every, self.metrics, None)
         return fn
 
     # --- the batch programs

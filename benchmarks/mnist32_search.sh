@@ -2,8 +2,7 @@
 # The MNIST-32 search behind the README's "Searched" paragraph: each stage is one `minimax mnist32` run with
 # 16 seeds (vmapped), written to benchmarks/results/mnist32_search/<stage>/ with its wall time and the load
 # average before and after (stage.txt). Run from the repository root on a quiet machine:
-#   bash benchmarks/mnist32_search.sh            # every stage (all but width512_zi took 104 min on the
-#                                                # shared 2-core CPU; width512_zi was not run yet)
+#   bash benchmarks/mnist32_search.sh            # every stage
 #   bash benchmarks/mnist32_search.sh cap zi     # only the named stages
 # then `python benchmarks/mnist32_search_summary.py` for the table.
 set -euo pipefail
@@ -20,10 +19,12 @@ declare -A STAGE=(
   # hidden width 512 for both MLPs
   [width512]="--width 512 --distances js ns --methods eg --max-step 10 --steps 1000"
   [width512_zi]="--width 512 --distances zero_infinity --methods eg --steps 400 --records 20 --refresh-every 1"
+  # 5x the horizon of the zi stage for its best configuration (ZI-EG, tau 1), still refreshed every step
+  [long_zi]="--distances zero_infinity --methods eg --tau 1 --steps 2000 --records 25 --refresh-every 1"
   # 5x the horizon for the one configuration that moves (ns-EG)
   [long]="--distances ns --methods eg --max-step 10 --steps 10000"
 )
-ORDER=(cap zi long symmetric symmetric_zi width512_zi width512)
+ORDER=(cap zi long_zi long symmetric symmetric_zi width512_zi width512)
 for name in "${@:-${ORDER[@]}}"; do
   [[ -v STAGE[$name] ]] || { echo "unknown stage $name (known: ${ORDER[*]})" >&2; exit 2; }
   dir="$OUT/$name"; mkdir -p "$dir"

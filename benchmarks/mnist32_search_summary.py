@@ -10,11 +10,19 @@ import os
 import sys
 
 COLUMNS = ("stage", "distance", "method", "tau", "step", "range", "width", "steps", "memorized (mean, min–max)",
-           "matched distance", "t", "|λ|max start → end", "‖w‖ end", "diverged", "stage wall s")
+           "matched distance", "nearest digits (median, min–max)", "t", "|λ|max start → end", "‖w‖ end", "diverged", "stage wall s")
 
 
 def fmt(x):
     return "nan" if x is None else f"{x:.3g}"
+
+
+def nearest(r):
+    """Digits that are the nearest neighbour of some final sample (32 = all, 1 = collapse); "—" for a stage run
+    before the measurement existed."""
+    if "nearest_digits_median" not in r:
+        return "—"
+    return f"{r['nearest_digits_median']:g} ({r['nearest_digits_min']}–{r['nearest_digits_max']})"
 
 
 def rows_of(stage_dir):
@@ -27,7 +35,8 @@ def rows_of(stage_dir):
                "steps": config["steps"],
                "memorized (mean, min–max)": f"{r['memorized_fraction_mean']:.2f} ({r['memorized_fraction_min']:.2f}–"
                                              f"{r['memorized_fraction_max']:.2f})",
-               "matched distance": fmt(r["mean_matched_distance_mean"]), "t": fmt(r["continuous_time_median"]),
+               "matched distance": fmt(r["mean_matched_distance_mean"]), "nearest digits (median, min–max)": nearest(r),
+               "t": fmt(r["continuous_time_median"]),
                "|λ|max start → end": f"{fmt(r['stiffness_initial_median'])} → {fmt(r['stiffness_final_median'])}",
                "‖w‖ end": fmt(r["critic_norm_final_median"]), "diverged": f"{r['diverged']}/{r['seeds']}",
                "stage wall s": meta["wall_s"]}

@@ -4,7 +4,8 @@ Memorization: does the generator reproduce the training set? The n generated sam
 matched one-to-one to the n training points by the exact optimal assignment
 (:func:`minimax.ot.assignment`), and a training point counts as reproduced when its
 matched sample is within a per-pixel tolerance (Chae, Kim & Kim, ICML HiLD workshop 2025;
-the 32-MNIST experiment of D. Kim's KIAS talk, Jan 2026).
+the 32-MNIST experiment of D. Kim's KIAS talk, Jan 2026). Mode collapse onto few training
+points: :func:`distinct_nearest`, how many of them are some sample's nearest neighbour.
 
 Mode coverage on 2-D Gaussian mixtures (:func:`mode_coverage`): modes holding enough
 samples within 3σ of their center, and the fraction of such high-quality samples.
@@ -71,6 +72,31 @@ def memorization(generated, train, *, tol: float = MEMORIZATION_TOL) -> Memoriza
     max_abs = jnp.max(jnp.abs(diff), axis=1)
     return Memorization(jnp.mean(max_abs <= tol), jnp.mean(jnp.linalg.norm(diff, axis=1)), max_abs, perm)
 
+
+
+def distinct_nearest(generated, train) -> jax.Array:
+    """The number of training points that are the nearest neighbour of at least one generated sample.
+
+    |{argmin_i ‖g_j − x_i‖ : j = 1..m}| (Euclidean, ties to the lowest index): n when the generator
+    reproduces every training point, 1 under full mode collapse (every sample nearest to the same
+    point), whatever the distance the samples keep from the data (a collapsed blurred image counts 1
+    like a collapsed exact copy). Complements :func:`memorization`, whose matched distance cannot tell
+    one shared image from distinct poor ones. Jittable and vmappable.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> from minimax import metrics
+        >>> train = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+        >>> int(metrics.distinct_nearest(train[::-1] + 0.3, train)), int(metrics.distinct_nearest(0 * train + 0.9, train))
+        (3, 1)
+    """
+    x = jnp.asarray(train).reshape(jnp.shape(train)[0], -1)
+    g = jnp.asarray(generated).reshape(jnp.shape(generated)[0], -1)
+    if x.shape[1] != g.shape[1]:
+        raise ValueError(f"distinct_nearest: `generated` has samples of size {g.shape[1]} but `train` of size "
+                         f"{x.shape[1]}")
+    nearest = jnp.argmin(_rows(_distances_to(x), g, x.shape[0]), axis=1)
+    return jnp.sum(jnp.zeros(x.shape[0], bool).at[nearest].set(True))
 
 # ----------------------------------------------------------------------------- mode coverage
 

@@ -1,10 +1,10 @@
-"""minimax.metrics.memorization: exact matching, per-pixel tolerance, jit/vmap."""
+"""minimax.metrics.memorization (exact matching, per-pixel tolerance, jit/vmap) and distinct_nearest."""
 import jax
 import numpy as np
 import pytest
 
 from minimax.data import mnist32
-from minimax.metrics import MEMORIZATION_TOL, memorization
+from minimax.metrics import MEMORIZATION_TOL, distinct_nearest, memorization
 
 
 def test_permuted_copies_are_fully_memorized():
@@ -44,3 +44,23 @@ def test_memorization_needs_equal_sizes():
     x, _ = mnist32()
     with pytest.raises(ValueError, match="equal sizes"):
         memorization(x[:31], x)
+
+
+def test_distinct_nearest_counts_collapse_and_coverage():
+    x = np.asarray(mnist32()[0])
+    rng = np.random.default_rng(1)
+    assert int(distinct_nearest(x[rng.permutation(32)], x)) == 32       # every digit reproduced
+    assert int(distinct_nearest(np.repeat(x[5:6], 32, 0), x)) == 1        # full collapse onto one digit
+    assert int(distinct_nearest(np.full_like(x, 0.5) + 1e-3 * rng.normal(size=x.shape), x)) == 1  # one grey blob
+    # brute force on perturbed copies of 10 of the digits and random samples: |{argmin_i ‖g_j − x_i‖}|
+    g = np.concatenate([x[:10] + 0.05 * rng.normal(size=(10, 784)), rng.uniform(size=(22, 784))]).astype(np.float32)
+    brute = len({int(np.argmin(((x - gj) ** 2).sum(1))) for gj in g})
+    assert int(distinct_nearest(g, x)) == brute
+    batched = jax.jit(jax.vmap(distinct_nearest, in_axes=(0, None)))(np.stack([g, x, x[:1].repeat(32, 0)]), x)
+    np.testing.assert_array_equal(batched, [brute, 32, 1])
+
+
+def test_distinct_nearest_needs_equal_sample_sizes():
+    x = np.asarray(mnist32()[0])
+    with pytest.raises(ValueError, match="distinct_nearest: `generated` has samples of size 783"):
+        distinct_nearest(x[:, :783], x)

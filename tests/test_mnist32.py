@@ -82,6 +82,7 @@ def test_quick_run_writes_the_table_and_figures(quick_run):
         assert {"distance", "method", "tau", "seeds", "memorized_fraction_mean", "memorized_fraction_min",
                 "diverged"} <= set(r)
         assert 0 <= r["memorized_fraction_min"] <= r["memorized_fraction_mean"] <= r["memorized_fraction_max"] <= 1
+        assert 1 <= r["nearest_digits_min"] <= r["nearest_digits_median"] <= r["nearest_digits_max"] <= 32
         assert r["seeds"] == 2 and len(r["memorized_fraction_trajectory_mean"]) == len(doc["config"]["record_steps"])
     for name in ("mnist32.csv", "mnist32_samples.png", "mnist32_memorization.png", "mnist32_matched_distance.png"):
         assert (out / name).stat().st_size > 0

@@ -8,7 +8,9 @@ R̃(θ) = D(ν̂, (G_θ)#ξ̂) reproduces all 32 digits; we measure it with the 
 matching of G_θ(ẑ) to the digits (:func:`minimax.metrics.memorization`: a digit counts when its
 match is within 0.1 on every pixel, 0.2 on the [−1, 1] range) and record the memorized
 fraction, the mean matched distance, the critic's parameter norm ‖w‖ and the stiffness
-|λ|max(∂F) along training.
+|λ|max(∂F) along training, and at the end how many digits are the nearest neighbour of some
+sample (:func:`minimax.metrics.distinct_nearest`: 32 = all, 1 = every sample nearest to the
+same digit, i.e. mode collapse).
 
 Step sizes. GDA, EG and alternating GDA run on plain steps chosen from the measured stiffness:
 η_k = min(c/|λ|max(∂F(p_k)), η_max) (:func:`minimax.updates.stiffness_sgd`; c = 0.5, η_max = 0.1),
@@ -47,7 +49,7 @@ from minimax.experiments.common import (UsageError, add_records_argument, add_ru
                                         run_sweep, validate_run_arguments)
 from minimax.games.gan import gan_game, init_players
 from minimax.losses.distances import DISTANCES
-from minimax.metrics import MEMORIZATION_TOL, memorization
+from minimax.metrics import MEMORIZATION_TOL, distinct_nearest, memorization
 from minimax.models import MLPCritic, MLPGenerator
 from minimax.plots import image_mosaic, seed_bands
 from minimax.results import format_table, write_results
@@ -65,7 +67,7 @@ QUICK = {"seeds": 2, "steps": 200, "width": 32}
 RECORDS = 25
 KRYLOV_DIM = 10
 TABLE_COLUMNS = ("distance", "method", "tau", "step", "seeds", "memorized_fraction_mean", "memorized_fraction_min",
-                 "memorized_fraction_max", "mean_matched_distance_mean", "continuous_time_median",
+                 "memorized_fraction_max", "mean_matched_distance_mean", "nearest_digits_median", "continuous_time_median",
                  "stiffness_final_median", "critic_norm_final_median", "diverged")
 
 
@@ -261,6 +263,7 @@ def main(args) -> int:
             sweep=partial(run_sweep, args, "mnist32", f"{distance}_{method}"))
         t = {k: np.asarray(v) for k, v in trajectory.items()}
         diverged = np.asarray(diverged)
+        nearest = np.asarray(jax.vmap(jax.vmap(distinct_nearest, (0, None)), (0, None))(samples, data))
         for h, (value, tau) in enumerate(zip(np.asarray(grid[kind]).tolist(), np.asarray(grid["tau"]).tolist())):
             adaptive = kind == "c"
             step_text = f"η=min(c/|λ|max, {args.max_step:g}), c={value:g}" if adaptive else f"η={value:g}"
@@ -274,6 +277,9 @@ def main(args) -> int:
                 "memorized_fraction_max": float(fraction[:, -1].max()),
                 "memorized_fraction_best": float(fraction.max()),
                 "mean_matched_distance_mean": float(t["mean_matched_distance"][h, :, -1].mean()),
+                # digits that are the nearest neighbour of some final sample: 32 = all, 1 = full mode collapse
+                "nearest_digits_median": _median(nearest[h]), "nearest_digits_min": int(nearest[h].min()),
+                "nearest_digits_max": int(nearest[h].max()),
                 "continuous_time_median": _median(time_[h]),
                 "stiffness_initial_median": _median(t["stiffness"][h, :, 0]),
                 "stiffness_final_median": _median(t["stiffness"][h, :, -1]),

@@ -77,9 +77,9 @@ def memorization(generated, train, *, tol: float = MEMORIZATION_TOL) -> Memoriza
 def distinct_nearest(generated, train) -> jax.Array:
     """The number of training points that are the nearest neighbour of at least one generated sample.
 
-    |{argmin_i ‖g_j − x_i‖ : j = 1..m}| (Euclidean, ties to the lowest index): n when the generator
-    reproduces every training point, 1 under full mode collapse (every sample nearest to the same
-    point), whatever the distance the samples keep from the data (a collapsed blurred image counts 1
+    The size of the set {argmin_i ‖g_j − x_i‖ : j = 1..m} (Euclidean, ties to the lowest index):
+    n when the generator reproduces every training point, 1 under full mode collapse (every sample
+    nearest to the same point), whatever the distance the samples keep from the data (a collapsed blurred image counts 1
     like a collapsed exact copy). Complements :func:`memorization`, whose matched distance cannot tell
     one shared image from distinct poor ones. Jittable and vmappable.
 

@@ -298,7 +298,8 @@ plots.image_mosaic(panels, cols=16, panels_per_row=1)
 #   configuration) tests each failure. JS stalls even at t ≈ 17 900 (vanishing gradient), and the
 #   non-saturating loss collapses all codes onto one image. Zero-infinity with |λ|max re-estimated at
 #   every step (`--refresh-every 1`) never diverges but also collapses, and over 2 000 steps its matched
-#   distance rises again after step 160 while |λ|max keeps growing. The settings come from the
+#   distance rises again after step 160 while |λ|max keeps growing; at widths 512 and 1 024 it collapses
+#   the same way. The settings come from the
 #   experiment's parser, so this notebook follows any change of its defaults.
 # * A global solution of R̃ is not a copy machine: between and beyond its training codes the
 #   generator interpolates, an implicit bias of the model and the optimizer. R̂, the same data

@@ -1,5 +1,5 @@
-"""Documentation that must stay true: the docstrings' ``Examples:`` run as doctests, and the distance table of
-``docs/distances.md`` lists the registry."""
+"""Documentation that must stay true: the docstrings' ``Examples:`` run as doctests, every library module has
+an API page, and the distance table of ``docs/distances.md`` lists the registry."""
 from __future__ import annotations
 
 import doctest
@@ -41,3 +41,26 @@ def test_the_distance_table_lists_the_registry():
     text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "distances.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `(\w+)` \|", text, re.M))
     assert rows | set(re.findall(r"`(fgan_\w+)`", text)) == set(DISTANCES)
+
+
+#: Modules that are not library API, and where they are documented instead.
+NOT_API = {
+    "minimax.cli": "the `minimax` command (README, Experiments)",
+    "minimax.timing": "benchmark timing helpers",
+    "minimax.baselines.common": "helpers the baselines share",
+    "minimax.data.make_subset": "the script that wrote the shipped MNIST subset (README, Data)",
+    "minimax.features.train": "the script that trained the shipped classifier (README)",
+}
+
+
+def test_every_library_module_has_an_api_page():
+    """Each module of the package has an ``automodule`` in docs/, except the CLI experiments (README) and NOT_API."""
+    import pkgutil
+
+    import minimax
+    docs = pathlib.Path(__file__).resolve().parents[1] / "docs"
+    documented = {m for f in docs.rglob("*.md") for m in re.findall(r"automodule:: (\S+)", f.read_text())}
+    modules = {m.name for m in pkgutil.walk_packages(minimax.__path__, "minimax.")}
+    library = {m for m in modules if not m.startswith("minimax.experiments")} - set(NOT_API)
+    assert not library - documented, f"modules without an API page in docs/api: {sorted(library - documented)}"
+    assert not set(NOT_API) - modules, f"NOT_API lists modules that no longer exist: {sorted(set(NOT_API) - modules)}"

@@ -6,17 +6,17 @@ the empty tuple ``()`` and whose ``args`` hold the data (a :func:`minimax.data.m
 sampler), so :func:`minimax.train.run` / :func:`minimax.train.sweep` train it with any rule,
 e.g. ``minimax.updates.simultaneous(optax.adam(1e-3))``:
 
-=================  =====================================  ==============================================
-family             model, game                            objective
-=================  =====================================  ==============================================
-VAE                :class:`vae.VAE`, :func:`vae_game`     −ELBO; reparameterization or score-function
-                                                          gradient (:func:`vae.gradient_variance`)
-normalizing flow   :class:`flow.RealNVP`, :func:`flow_game`  exact negative log-likelihood (RealNVP)
-score matching     :class:`score_matching.ScoreModel`,    denoising score matching, σ log-uniform;
-                   :func:`score_matching_game`            probability-flow ODE / annealed Langevin
-flow matching      :class:`flow_matching.FlowMatchingModel`, conditional flow matching; independent or
-                   :func:`flow_matching_game`             minibatch-OT pairing (``coupling=``)
-=================  =====================================  ==============================================
+=================  ===============================================  ==============================================
+family             model, game                                      objective
+=================  ===============================================  ==============================================
+VAE                :class:`vae.VAE`, :func:`vae_game`               −ELBO; reparameterization or score-function
+                                                                    gradient (:func:`vae.gradient_variance`)
+normalizing flow   :class:`flow.RealNVP`, :func:`flow_game`         exact negative log-likelihood (RealNVP)
+score matching     :class:`score_matching.ScoreModel`,              denoising score matching, σ log-uniform;
+                   :func:`score_matching_game`                      probability-flow ODE / annealed Langevin
+flow matching      :class:`flow_matching.FlowMatchingModel`,        conditional flow matching; independent or
+                   :func:`flow_matching_game`                       minibatch-OT pairing (``coupling=``)
+=================  ===============================================  ==============================================
 
 :mod:`minimax.baselines.ode` holds the fixed-step ODE integrator and the straightness of
 sampled paths. The OT pairing imports :mod:`minimax.ot` (ott-jax) only when used.

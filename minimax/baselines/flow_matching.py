@@ -82,7 +82,9 @@ def cfm_loss(velocity_fn: Callable, x0, x1, t) -> jax.Array:
 
 
 def gaussian_marginal_velocity(x, t, mean, scale) -> jax.Array:
-    """u_t(x) of the straight-line independent coupling of N(0, I) and N(``mean``, ``scale``² I) (module docstring)."""
+    """u_t(x) of the straight-line independent coupling of N(0, I) and N(μ, s² I).
+
+    μ = ``mean``, s = ``scale``; the closed form is in the module docstring."""
     x, mean = jnp.asarray(x), jnp.asarray(mean)
     v = (1.0 - t) ** 2 + (t * scale) ** 2
     return mean + (t * scale**2 - (1.0 - t)) / v * (x - t * mean)

@@ -45,7 +45,7 @@ def odeint(field: Callable, x0, *, steps, method: str = "euler", t0: float = 0.0
       steps: N >= 1. It may be a traced integer when ``trajectory`` is False (a ``fori_loop``),
         so one compiled sampler serves every step count; the path needs a static N (a ``scan``).
       method: ``"euler"`` or ``"heun"`` (see the module docstring).
-      trajectory: return the whole path (N + 1, *x0.shape) instead of x(t₁).
+      trajectory: return the whole path, shaped (N + 1,) + x0.shape, instead of x(t₁).
 
     Jittable and vmappable; t₀ > t₁ integrates backwards in time.
     """

@@ -23,10 +23,14 @@ declare -A STAGE=(
   [width1024_zi]="--width 1024 --distances zero_infinity --methods eg --steps 200 --records 20 --refresh-every 1"
   # 5x the horizon of the zi stage for its best configuration (ZI-EG, tau 1), still refreshed every step
   [long_zi]="--distances zero_infinity --methods eg --tau 1 --steps 2000 --records 25 --refresh-every 1"
+  # half the step scale (c = 0.25) for ZI-EG, with twice the zi stage's steps (aiming at about the same continuous time)
+  [small_c_zi]="--distances zero_infinity --methods eg --tau 1 --step-scale 0.25 --steps 800 --records 20 --refresh-every 1"
+  # c = 0.1, with 5x the zi stage's steps (aiming at about the same continuous time)
+  [smaller_c_zi]="--distances zero_infinity --methods eg --tau 1 --step-scale 0.1 --steps 2000 --records 25 --refresh-every 1"
   # 5x the horizon for the one configuration that moves (ns-EG)
   [long]="--distances ns --methods eg --max-step 10 --steps 10000"
 )
-ORDER=(cap zi long_zi long symmetric symmetric_zi width512_zi width512 width1024_zi)
+ORDER=(cap zi long_zi long symmetric symmetric_zi width512_zi width512 width1024_zi small_c_zi smaller_c_zi)
 for name in "${@:-${ORDER[@]}}"; do
   [[ -v STAGE[$name] ]] || { echo "unknown stage $name (known: ${ORDER[*]})" >&2; exit 2; }
   dir="$OUT/$name"; mkdir -p "$dir"

@@ -27,10 +27,13 @@ declare -A STAGE=(
   [small_c_zi]="--distances zero_infinity --methods eg --tau 1 --step-scale 0.25 --steps 800 --records 20 --refresh-every 1"
   # c = 0.1, with 5x the zi stage's steps (aiming at about the same continuous time)
   [smaller_c_zi]="--distances zero_infinity --methods eg --tau 1 --step-scale 0.1 --steps 2000 --records 25 --refresh-every 1"
+  # a slower critic: tau = 0.5 (Λ_τ doubles the generator's step) with c = 0.25, so the generator's step is the zi
+  # stage's 0.5/|λ|max and the critic's half of it
+  [slow_critic_zi]="--distances zero_infinity --methods eg --tau 0.5 --step-scale 0.25 --steps 800 --records 20 --refresh-every 1"
   # 5x the horizon for the one configuration that moves (ns-EG)
   [long]="--distances ns --methods eg --max-step 10 --steps 10000"
 )
-ORDER=(cap zi long_zi long symmetric symmetric_zi width512_zi width512 width1024_zi small_c_zi smaller_c_zi)
+ORDER=(cap zi long_zi long symmetric symmetric_zi width512_zi width512 width1024_zi small_c_zi smaller_c_zi slow_critic_zi)
 for name in "${@:-${ORDER[@]}}"; do
   [[ -v STAGE[$name] ]] || { echo "unknown stage $name (known: ${ORDER[*]})" >&2; exit 2; }
   dir="$OUT/$name"; mkdir -p "$dir"

@@ -19,7 +19,7 @@ declare -A STAGE=(
   # hidden width 512 for both MLPs
   [width512]="--width 512 --distances js ns --methods eg --max-step 10 --steps 1000"
   [width512_zi]="--width 512 --distances zero_infinity --methods eg --steps 400 --records 20 --refresh-every 1"
-  # hidden width 1 024 (a step costs about 3x width 512's; 200 steps, past width 512's best matched distance at step 20)
+  # hidden width 1 024 (about 2.8x width 512's FLOPs per step); 200 steps, past width 512's best matched distance (step 20)
   [width1024_zi]="--width 1024 --distances zero_infinity --methods eg --steps 200 --records 20 --refresh-every 1"
   # 5x the horizon of the zi stage for its best configuration (ZI-EG, tau 1), still refreshed every step
   [long_zi]="--distances zero_infinity --methods eg --tau 1 --steps 2000 --records 25 --refresh-every 1"

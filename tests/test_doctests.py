@@ -5,10 +5,12 @@ from __future__ import annotations
 import doctest
 import importlib
 import pathlib
+import pkgutil
 import re
 
 import pytest
 
+import minimax
 from minimax.losses import DISTANCES
 
 #: Modules whose docstrings carry examples (at least: the main entry points).
@@ -55,11 +57,8 @@ NOT_API = {
 
 def test_every_library_module_has_an_api_page():
     """Each module of the package has an ``automodule`` in docs/, except the CLI experiments (README) and NOT_API."""
-    import pkgutil
-
-    import minimax
     docs = pathlib.Path(__file__).resolve().parents[1] / "docs"
-    documented = {m for f in docs.rglob("*.md") for m in re.findall(r"automodule:: (\S+)", f.read_text())}
+    documented = {m for f in docs.rglob("*.md") for m in re.findall(r"automodule:: (\S+)", f.read_text(encoding="utf-8"))}
     modules = {m.name for m in pkgutil.walk_packages(minimax.__path__, "minimax.")}
     library = {m for m in modules if not m.startswith("minimax.experiments")} - set(NOT_API)
     assert not library - documented, f"modules without an API page in docs/api: {sorted(library - documented)}"
